@@ -1,0 +1,87 @@
+"""Call a student's function on one case and capture what happened, as plain data.
+
+Shared by the self-check (in the student's own process) and the grader's sandboxed runner, so
+both see the same outcome: the returned value (passed through ``course.codec``, so an object
+can't vouch for itself), the exception, and any RuntimeWarning (e.g. overflow in ``np.exp``).
+"""
+from __future__ import annotations
+
+import copy
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from course import codec
+
+
+@dataclass
+class Outcome:
+    """What one call produced."""
+
+    value: object = None
+    """the returned value, as decoded plain data"""
+    error: str | None = None
+    """``"TypeError: ..."`` if the call raised, else None"""
+    warnings: list[str] = field(default_factory=list)
+    """RuntimeWarnings raised during the call, e.g. ``"overflow encountered in exp"``"""
+    seconds: float = 0.0
+
+    def to_plain(self) -> dict:
+        return {"value": self.value, "error": self.error, "warnings": self.warnings, "seconds": self.seconds}
+
+    @classmethod
+    def from_plain(cls, d) -> "Outcome":
+        if not isinstance(d, dict):
+            return cls(error="GraderError: malformed outcome from the sandbox")
+        error = d.get("error")
+        notes = d.get("warnings")
+        seconds = d.get("seconds")
+        return cls(
+            value=d.get("value"),
+            error=error if isinstance(error, str) or error is None else "unreadable error",
+            warnings=[w for w in notes if isinstance(w, str)] if isinstance(notes, list) else [],
+            seconds=float(seconds) if isinstance(seconds, (int, float)) else 0.0,
+        )
+
+
+def safe_str(e: BaseException, limit: int = 500) -> str:
+    """``"Type: message"``, even if the exception's ``__str__`` raises."""
+    try:
+        name = type(e).__name__
+    except BaseException:
+        name = "Exception"
+    try:
+        text = str(e)
+    except BaseException:
+        text = "<the exception's message could not be printed>"
+    text = text if isinstance(text, str) else "<non-text message>"
+    return f"{name}: {text[:limit]}" if text else name
+
+
+def call(fn, args, kwargs) -> Outcome:
+    """Call ``fn`` on deep copies of the arguments; never raises."""
+    args, kwargs = copy.deepcopy(args), copy.deepcopy(kwargs)
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught, np.errstate(over="warn", divide="warn", invalid="warn", under="ignore"):
+        warnings.simplefilter("always")
+        try:
+            value = fn(*args, **kwargs)
+            error = None
+        except BaseException as e:  # SystemExit and KeyboardInterrupt too: they cost this case only
+            value, error = None, safe_str(e)
+    seconds = time.perf_counter() - start
+    notes = []
+    for w in caught:
+        try:
+            if issubclass(w.category, RuntimeWarning):
+                notes.append(str(w.message)[:200])
+        except BaseException:
+            pass
+    if error is None:
+        try:
+            value = codec.decode(codec.encode(value))
+        except BaseException as e:
+            value, error = None, f"the returned value could not be read ({safe_str(e)})"
+    return Outcome(value=value, error=error, warnings=notes[:5], seconds=seconds)

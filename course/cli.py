@@ -1,0 +1,52 @@
+"""``course check <assignment> <file>``: the self-check, for a whole notebook or ``.py`` file.
+
+Runs the file's definitions (as the grader does) and checks every exercise of the assignment on
+its public cases. Exits 0 only when every exercise passes.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from course import exercises, source
+from course.selfcheck import line, run_check
+from course.judge import ExerciseResult
+
+
+def check_file(assignment_id: str, path: str) -> tuple[list[ExerciseResult], list[str]]:
+    """Check every exercise of ``assignment_id`` defined in ``path``; returns (results, notes)."""
+    assignment = exercises.assignment(assignment_id)
+    namespace, notes = source.execute(source.load_definitions(path))
+    results = []
+    for ex in assignment.exercises:
+        fn = namespace.get(ex.name)
+        if fn is None:
+            results.append(ExerciseResult(ex, problem=f"{ex.name} is not defined in {path}"))
+        else:
+            results.append(run_check(ex.name, fn))
+    return results, notes
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="course", description="Student tools for the digit-recognizer course.")
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("check", help="check a notebook or .py file against the public cases")
+    c.add_argument("assignment", help=f"one of: {', '.join(exercises.IDS)}")
+    c.add_argument("file", help="your .ipynb or .py file")
+    args = p.parse_args(argv)
+    try:
+        results, notes = check_file(args.assignment, args.file)
+    except (KeyError, OSError, source.SubmissionError) as e:
+        print(f"course: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
+        return 2
+    for r in results:
+        print(line(r))
+    for n in notes:
+        print(f"note: {n}")
+    passed = sum(r.passed for r in results)
+    print(f"{passed}/{len(results)} exercises pass")
+    return 0 if passed == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,197 @@
+"""Pictures for the notebooks: digits, activation functions, weights over a digit, activations.
+
+Plain NumPy and matplotlib, never TensorFlow, and no pyplot: each helper builds a
+``matplotlib.figure.Figure`` (or draws on the ``ax`` you pass) and returns the figure, so it works
+headless (Agg) and a notebook shows it exactly once, as the cell's value. Digits are drawn the
+3Blue1Brown way: white ink on black, activation 0 = black, 1 = white.
+
+matplotlib is imported on first use, so that importing this module (which the grader does when a
+notebook says ``from course import plots``) costs no more than NumPy.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+SIDE = 28
+"""MNIST digits are 28x28 pixels, 784 activations when flattened row-major"""
+
+
+def _new_figure(figsize) -> Figure:
+    from matplotlib.figure import Figure  # not pyplot: no global state, no GUI backend
+
+    return Figure(figsize=figsize, layout="constrained")
+
+
+def _figure_and_axes(ax, figsize):
+    """The figure to return and the axes to draw on: ``ax`` if given, else a new figure."""
+    if ax is not None:
+        return ax.figure, ax
+    fig = _new_figure(figsize)
+    return fig, fig.add_subplot()
+
+
+def _as_image(image, name: str = "image") -> np.ndarray:
+    """A (28, 28) float array in [0, 1] from (784,) or (28, 28) activations or uint8 pixels."""
+    image = np.asarray(image)
+    if image.shape not in ((SIDE * SIDE,), (SIDE, SIDE)):
+        raise ValueError(f"{name!r} should have shape (784,) or (28, 28); received shape {image.shape}")
+    image = image.reshape(SIDE, SIDE).astype(np.float64)
+    if image.max(initial=0.0) > 1.0:  # pixels 0..255, not activations
+        image = image / 255.0
+    return image
+
+
+def _no_ticks(ax) -> None:
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def show_digit(image, ax=None, title=None) -> Figure:
+    """Show one digit in grayscale, white ink on black.
+
+    Args:
+        image: (784,) or (28, 28); activations in [0, 1], or pixels 0..255 (e.g. uint8), which are
+            divided by 255.
+        ax: a matplotlib Axes to draw on; by default a new figure.
+        title: text above the digit, e.g. ``"label 7"``.
+
+    Returns:
+        The matplotlib Figure.
+
+    Raises:
+        ValueError: ``image`` does not hold 784 pixels.
+    """
+    fig, ax = _figure_and_axes(ax, (2.6, 2.6))
+    ax.imshow(_as_image(image), cmap="gray", vmin=0.0, vmax=1.0)
+    _no_ticks(ax)
+    if title is not None:
+        ax.set_title(title)
+    return fig
+
+
+def digits_row(images, titles=None, axes=None) -> Figure:
+    """Show a few digits side by side, each with its title.
+
+    Args:
+        images: (n, 784) or (n, 28, 28), or a list of n digits; activations or pixels as in
+            :func:`show_digit`.
+        titles: n strings, or None.
+        axes: n matplotlib Axes to draw on; by default a new figure with one row of n.
+
+    Returns:
+        The matplotlib Figure, with one Axes per digit.
+    """
+    images = list(images)
+    titles = [None] * len(images) if titles is None else list(titles)
+    if len(titles) != len(images):
+        raise ValueError(f"'titles' should have one entry per image ({len(images)}); received {len(titles)}")
+    if axes is None:
+        fig = _new_figure((2.2 * len(images), 2.6))
+        axes = np.atleast_1d(fig.subplots(1, len(images)))
+    axes = list(axes)
+    if len(axes) != len(images):
+        raise ValueError(f"'axes' should have one Axes per image ({len(images)}); received {len(axes)}")
+    for ax, image, title in zip(axes, images, titles):
+        show_digit(image, ax=ax, title=title)
+    return axes[0].figure
+
+
+def sigmoid_vs_step(sigmoid=None, relu=None, ax=None) -> Figure:
+    """Plot the step function and your activation functions for z in [-10, 10].
+
+    A function that still raises ``NotImplementedError`` is skipped, and the title says so.
+
+    Args:
+        sigmoid: your ``sigmoid(z)``, called once on z of shape (401,); or None.
+        relu: your ``relu(z)``, likewise; or None.
+        ax: a matplotlib Axes to draw on; by default a new figure.
+
+    Returns:
+        The matplotlib Figure: one line for the step function, one per function drawn.
+
+    Raises:
+        ValueError: a function returned something other than 401 numbers.
+    """
+    fig, ax = _figure_and_axes(ax, (6.0, 3.6))
+    z = np.linspace(-10.0, 10.0, 401)  # (401,)
+    ax.plot(z, (z > 0).astype(np.float64), color="0.55", linestyle="--", label="step: 1 if z > 0 else 0")
+    skipped = []
+    for name, fn, color in (("sigmoid", sigmoid, "tab:blue"), ("relu", relu, "tab:orange")):
+        if fn is None:
+            continue
+        try:
+            y = np.asarray(fn(z.copy()), dtype=np.float64)
+        except NotImplementedError:
+            skipped.append(name)
+            continue
+        if y.shape != z.shape:
+            raise ValueError(f"{name}(z) should return shape {z.shape} for z of shape {z.shape}; "
+                             f"received shape {y.shape}")
+        ax.plot(z, y, color=color, linewidth=2, label=f"your {name}(z)")
+    ax.set_ylim(-0.25, 2.0)  # ReLU keeps climbing to 10; the interesting part is near [0, 1]
+    ax.set_xlabel("z = w·a + b")
+    ax.set_ylabel("activation")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left")
+    title = "Squishing the number line"
+    if skipped:
+        title += f"\n(skipped {', '.join(skipped)}: not implemented yet)"
+    ax.set_title(title)
+    return fig
+
+
+def weights_over_digit(weights, image, ax=None) -> Figure:
+    """Show a neuron's weights as a translucent coloured layer over a digit.
+
+    Zero weights are left transparent; positive weights are green, negative pink.
+
+    Args:
+        weights: (784,) or (28, 28), one weight per pixel.
+        image: (784,) or (28, 28), the digit, as in :func:`show_digit`.
+        ax: a matplotlib Axes to draw on; by default a new figure.
+
+    Returns:
+        The matplotlib Figure, with two images (digit, weights) and a colour bar.
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.shape not in ((SIDE * SIDE,), (SIDE, SIDE)):
+        raise ValueError(f"'weights' should have shape (784,) or (28, 28); received shape {weights.shape}")
+    weights = weights.reshape(SIDE, SIDE)
+    fig, ax = _figure_and_axes(ax, (3.4, 2.8))
+    show_digit(image, ax=ax)
+    limit = float(np.abs(weights).max()) or 1.0
+    layer = ax.imshow(np.ma.masked_equal(weights, 0.0), cmap="PiYG", vmin=-limit, vmax=limit, alpha=0.55)
+    fig.colorbar(layer, ax=ax, fraction=0.046, pad=0.04, label="weight")
+    ax.set_title("weights over the digit")
+    return fig
+
+
+def activations_bar(values, ax=None, labels=None) -> Figure:
+    """A bar chart of a few activations in [0, 1], each bar labelled with its value.
+
+    Args:
+        values: (n,) activations.
+        ax: a matplotlib Axes to draw on; by default a new figure.
+        labels: n names for the bars, e.g. the digits; by default 0..n-1.
+
+    Returns:
+        The matplotlib Figure, with one bar per activation.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 1:
+        raise ValueError(f"'values' should have shape (n,); received shape {values.shape}")
+    labels = [str(i) for i in range(values.size)] if labels is None else [str(s) for s in labels]
+    if len(labels) != values.size:
+        raise ValueError(f"'labels' should have {values.size} entries, one per value; received {len(labels)}")
+    fig, ax = _figure_and_axes(ax, (0.6 * values.size + 1.5, 2.8))
+    bars = ax.bar(np.arange(values.size), values, color="tab:blue", edgecolor="black")
+    ax.bar_label(bars, fmt="%.2f", padding=2)
+    ax.set_xticks(np.arange(values.size), labels)
+    ax.set_ylim(0.0, 1.15)
+    ax.set_ylabel("activation")
+    return fig

@@ -1,0 +1,86 @@
+"""The instructor's command line: ``grader grade``, ``grader solutions``, ``grader fixtures``.
+
+Only argument parsing lives here; each command is a function in its own module.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _grade(args) -> int:
+    from grader import grade, report
+
+    summary = grade.grade(args.assignment, args.submissions, args.out, workers=args.workers,
+                          timeout=args.timeout, seed=args.seed, progress=None)
+    print(report.summary_table(summary, args.assignment))
+    print(f"graded {summary.graded}, reused {summary.reused} earlier results, in {summary.seconds:.1f} s; "
+          f"wrote {args.out}/grades.csv, results/, feedback/")
+    return 0
+
+
+def _solutions(args) -> int:
+    from grader import check_solutions
+
+    return 0 if check_solutions.main(args.assignments or None, execute=not args.no_execute) else 1
+
+
+def _fixtures(args) -> int:
+    from grader import fixtures
+
+    for path in fixtures.write_all():
+        print("wrote", path)
+    return 0
+
+
+def _assign(args) -> int:
+    from course import exercises
+    from grader import assign
+
+    for path in assign.main(args.assignments or exercises.IDS):
+        print("released", path)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="grader", description="Autograde the digit-recognizer course against Keras.")
+    sub = p.add_subparsers(dest="command", required=True)
+    g = sub.add_parser("grade", help="grade a whole class")
+    g.add_argument("assignment", help="assignment id, e.g. a1_neuron")
+    g.add_argument("submissions", help="folder with one sub-folder per student (or nbgrader's submitted/)")
+    g.add_argument("--out", required=True, help="output folder (re-running with the same folder resumes)")
+    g.add_argument("--workers", type=int, default=None, help="parallel sandboxes (default: CPU cores)")
+    g.add_argument("--timeout", type=float, default=None, help="seconds per graded function (default: per exercise)")
+    g.add_argument("--seed", type=int, default=0, help="seed for the hidden cases")
+    g.add_argument("--scheduler", default=None, help="Dask scheduler address, to grade on a cluster")
+    g.set_defaults(run=_grade)
+    s = sub.add_parser("solutions", help="run every reference solution and prove it earns full marks")
+    s.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
+    s.add_argument("--no-execute", action="store_true", help="grade only; don't execute the notebooks")
+    s.set_defaults(run=_solutions)
+    r = sub.add_parser("assign", help="release assignments/ from solutions/ with nbgrader generate_assignment")
+    r.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
+    r.set_defaults(run=_assign)
+    f = sub.add_parser("fixtures", help="recompute the public fixtures from the Keras references")
+    f.set_defaults(run=_fixtures)
+    return p
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    if getattr(args, "scheduler", None):
+        print("grader: --scheduler is not supported yet", file=sys.stderr)
+        return 2
+    try:
+        return args.run(args)
+    except (KeyError, OSError) as e:
+        message = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+        print(f"grader: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("grader: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""A student's graded result, and its files: Gradescope ``results.json`` and the class CSV.
+
+``results/<student>.json`` follows Gradescope's schema (``score``, ``tests[]`` with ``name``,
+``score``, ``max_score``, ``output``, ``status``); what the grader needs to resume a run (the
+submission's fingerprint, the seed) travels in ``extra_data``.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from course.exercises.base import Assignment
+from course.judge import ExerciseResult
+
+GRADER_VERSION = 1
+
+
+@dataclass
+class StudentResult:
+    student: str
+    assignment: Assignment
+    exercises: list[ExerciseResult] = field(default_factory=list)
+    problem: str = ""
+    """why the whole submission earned nothing (missing file, unreadable notebook), if so"""
+    notes: list[str] = field(default_factory=list)
+    """things worth knowing that cost no points by themselves (a cell that didn't parse)"""
+    fingerprint: str = ""
+    seed: int = 0
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return sum(e.score for e in self.exercises)
+
+    def scores(self) -> dict[str, float]:
+        earned = {e.exercise.name: e.score for e in self.exercises}
+        return {name: earned.get(name, 0.0) for name in self.assignment.names}
+
+    def to_gradescope(self) -> dict:
+        by_name = {e.exercise.name: e for e in self.exercises}
+        tests = []
+        for ex in self.assignment.exercises:
+            r = by_name.get(ex.name)
+            output = r.summary() if r else self.problem or "not graded"
+            passed = bool(r and r.passed)
+            tests.append({"name": ex.name, "score": r.score if r else 0.0, "max_score": ex.points,
+                          "status": "passed" if passed else "failed", "output": output,
+                          "visibility": "visible"})
+        overall = self.problem or f"{self.score:g} / {self.assignment.max_score:g}"
+        if self.notes:
+            overall += "\nNotes:\n" + "\n".join(f"- {n}" for n in self.notes)
+        return {
+            "score": self.score,
+            "execution_time": round(self.seconds, 3),
+            "output": overall,
+            "tests": tests,
+            "extra_data": {"student": self.student, "assignment": self.assignment.id,
+                           "max_score": self.assignment.max_score, "fingerprint": self.fingerprint,
+                           "seed": self.seed, "grader_version": GRADER_VERSION,
+                           "problem": self.problem, "notes": self.notes},
+        }
+
+
+def atomic_write(path: Path, data: str | bytes) -> None:
+    """Write a file so that readers (and a resumed run) never see half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode() if isinstance(data, str) else data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_json(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text())
+        return data if isinstance(data, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
+def is_current(saved: dict | None, *, fingerprint: str, seed: int) -> bool:
+    """Whether a saved results.json still holds for this submission and seed."""
+    extra = (saved or {}).get("extra_data") or {}
+    return (extra.get("fingerprint") == fingerprint and extra.get("seed") == seed
+            and extra.get("grader_version") == GRADER_VERSION)
+
+
+def csv_row(saved: dict, assignment: Assignment) -> dict:
+    scores = {t.get("name"): t.get("score", 0) for t in saved.get("tests", [])}
+    row = {"student": saved["extra_data"]["student"], "score": f"{saved.get('score', 0):g}",
+           "max_score": f"{assignment.max_score:g}"}
+    row.update({name: f"{scores.get(name, 0):g}" for name in assignment.names})
+    return row
+
+
+def write_csv(path: Path, rows: list[dict], assignment: Assignment) -> None:
+    columns = ["student", "score", "max_score", *assignment.names]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write(path, buf.getvalue())

@@ -1,0 +1,66 @@
+"""The parent's handle on a fork server: send a request, get the child's decoded result."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+
+from course import codec
+from grader.quiet import QUIET_ENV
+from grader.sandbox.server import read_frame, write_frame
+
+SANDBOX_UID_BASE = 61000  # one uid per worker, so a sweep of leftovers never hits another worker
+DEFAULT_LIMITS = {"memory": 2 * 2**30, "output": 1 * 2**20, "processes": 16}
+
+
+def server_env() -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COV_"))}
+    env.update(QUIET_ENV)
+    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MPLBACKEND="Agg",
+               PYTHONDONTWRITEBYTECODE="1")
+    return env
+
+
+class Sandbox:
+    """One fork server process; ``run`` is blocking and thread-safe (one request at a time)."""
+
+    def __init__(self, *, worker: int = 0, python: str = sys.executable):
+        cmd = [python, "-m", "grader.sandbox.server"]
+        if os.geteuid() == 0:
+            cmd += ["--uid", str(SANDBOX_UID_BASE + worker)]
+        self.process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL, env=server_env())
+        self.lock = threading.Lock()
+
+    def run(self, request: dict) -> dict:
+        """Run one request; returns the server's reply with ``result`` decoded (or an error)."""
+        request = {"limits": DEFAULT_LIMITS, **request}
+        with self.lock:
+            write_frame(self.process.stdin, codec.encode(request))
+            frame = read_frame(self.process.stdout)
+        if frame is None:
+            raise RuntimeError("the sandbox server stopped unexpectedly")
+        reply = codec.decode(frame)
+        raw = reply.get("result")
+        reply["result"] = None
+        if reply.get("status") == "ok":
+            try:
+                reply["result"] = codec.decode(raw.tobytes())
+            except codec.CodecError as e:
+                reply.update(status="unreadable", detail=f"its results could not be read: {e}")
+        return reply
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

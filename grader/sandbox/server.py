@@ -1,0 +1,189 @@
+"""The fork server: a warm NumPy process that runs each request in a fresh, limited child.
+
+Started by ``grader.sandbox.client`` as ``python -m grader.sandbox.server [--uid N]``. It never
+imports TensorFlow or any reference answer, so a child forked from it has nothing to find. It
+reads length-prefixed ``course.codec`` frames on stdin and answers each with one frame on stdout:
+``{"status": "ok" | "timeout" | "crashed", "detail": str, "result": bytes, "output": str}``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import select
+import shutil
+import signal
+import struct
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from course import codec
+from grader.sandbox import runner
+
+HEADER = struct.Struct(">Q")
+MAX_RESULT_BYTES = 64 * 2**20
+OUTPUT_TAIL = 2000
+
+
+def preload() -> None:
+    """Import what submissions commonly import, once, so children start warm."""
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot  # noqa: F401
+    except Exception:
+        pass
+    from course import data  # noqa: F401  (the loader, not the checks)
+
+
+def read_frame(stream) -> bytes | None:
+    head = stream.read(HEADER.size)
+    if len(head) < HEADER.size:
+        return None
+    (size,) = HEADER.unpack(head)
+    return stream.read(size)
+
+
+def write_frame(stream, payload: bytes) -> None:
+    stream.write(HEADER.pack(len(payload)) + payload)
+    stream.flush()
+
+
+def kill_user_processes(uid: int) -> None:
+    """SIGKILL every process owned by the sandbox uid (children that escaped their group)."""
+    for _ in range(3):
+        found = False
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    os.kill(int(entry), signal.SIGKILL)
+                    found = True
+            except (FileNotFoundError, ProcessLookupError, PermissionError):
+                continue
+        if not found:
+            return
+        time.sleep(0.01)
+
+
+def collect(pid: int, fd: int, timeout: float) -> tuple[bytes, str, int]:
+    """Read the child's result until EOF or the deadline; returns (bytes, status, wait status)."""
+    deadline = time.monotonic() + timeout
+    chunks, size, status = [], 0, "ok"
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            status = "timeout"
+            break
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            continue
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > MAX_RESULT_BYTES:
+            status = "too_big"
+            break
+        chunks.append(chunk)
+    os.close(fd)
+    if status != "ok":
+        _killpg(pid)
+    _, wait_status = _wait(pid, deadline + 1.0)
+    return b"".join(chunks), status, wait_status
+
+
+def _killpg(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _wait(pid: int, deadline: float) -> tuple[int, int]:
+    while True:
+        done, wait_status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return done, wait_status
+        if time.monotonic() > deadline:
+            _killpg(pid)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            return os.waitpid(pid, 0)
+        time.sleep(0.001)
+
+
+def describe_exit(wait_status: int) -> str:
+    if os.WIFSIGNALED(wait_status):
+        sig = os.WTERMSIG(wait_status)
+        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+        reason = {"SIGXCPU": "used up its CPU time", "SIGKILL": "was killed (CPU or memory limit)",
+                  "SIGSEGV": "crashed (segmentation fault)", "SIGXFSZ": "wrote too much output"}
+        return f"the process {reason.get(name, 'was stopped by ' + name)}"
+    return f"the process exited with status {os.WEXITSTATUS(wait_status)} before returning its results"
+
+
+def handle(request: dict, *, uid: int | None, base: str) -> dict:
+    workdir = tempfile.mkdtemp(prefix="sub-", dir=base)
+    if uid is not None and os.geteuid() == 0:
+        os.chown(workdir, uid, uid)
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_fd)
+        runner.child_main(request, write_fd, workdir, uid)
+    os.close(write_fd)
+    data, status, wait_status = collect(pid, read_fd, float(request["timeout"]))
+    _killpg(pid)
+    if uid is not None and os.geteuid() == 0:
+        kill_user_processes(uid)
+    output = _tail(os.path.join(workdir, "output.txt"))
+    shutil.rmtree(workdir, ignore_errors=True)
+    if status == "ok" and not (os.WIFEXITED(wait_status) and os.WEXITSTATUS(wait_status) == 0):
+        status = "crashed"
+    detail = {"ok": "", "timeout": f"took longer than {request['timeout']:g} s",
+              "too_big": f"returned more than {MAX_RESULT_BYTES // 2**20} MB of data",
+              "crashed": describe_exit(wait_status)}[status]
+    return {"status": status, "detail": detail, "result": np.frombuffer(data, dtype=np.uint8), "output": output}
+
+
+def _tail(path: str) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - OUTPUT_TAIL))
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--uid", type=int, default=None, help="run children as this uid (when root)")
+    args = parser.parse_args(argv)
+    preload()
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing but frames may reach the parent's pipe
+    base = tempfile.mkdtemp(prefix="grader-sandbox-")
+    os.chmod(base, 0o711)
+    try:
+        while (frame := read_frame(stdin)) is not None:
+            try:
+                reply = handle(codec.decode(frame), uid=args.uid, base=base)
+            except Exception as e:  # a grader bug, reported rather than hanging the parent
+                reply = {"status": "error", "detail": f"sandbox error: {type(e).__name__}: {e}",
+                         "result": np.zeros(0, np.uint8), "output": ""}
+            write_frame(stdout, codec.encode(reply))
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""The reference solutions: ``solutions/<id>/<id>.ipynb``, nbgrader *source* notebooks.
+
+They are the one source of truth for each exercise's solution. The grader reads from them the
+correct versions of graded functions that another graded function calls (``neuron`` calls
+``sigmoid``), so each mistake costs its points once.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from course.source import notebook_cells, read_text, strip_magics
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = ROOT / "solutions"
+ASSIGNMENTS = ROOT / "assignments"
+
+
+def notebook_path(assignment_id: str, *, root: Path = SOLUTIONS) -> Path:
+    return root / assignment_id / f"{assignment_id}.ipynb"
+
+
+def function_sources(path: Path) -> tuple[list[str], dict[str, str]]:
+    """(import statements, {function name: source}) of a solution notebook's code cells."""
+    imports, functions = [], {}
+    for cell in notebook_cells(read_text(path), path.name):
+        code = strip_magics(cell)
+        for node in ast.parse(code).body:
+            text = ast.get_source_segment(code, node, padded=False)
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
+                if not any(n.split(".")[0] in ("course", "grader", "keras", "tensorflow") for n in names):
+                    imports.append(text)
+            elif isinstance(node, ast.FunctionDef):
+                functions[node.name] = text
+    return imports, functions
+
+
+def callee_sources(assignment_id: str, names: tuple[str, ...]) -> dict[str, str]:
+    """Source of the solution's functions ``names``, each runnable on its own (imports included).
+
+    Raises:
+        KeyError: the solution notebook does not define one of ``names``.
+    """
+    if not names:
+        return {}
+    imports, functions = function_sources(notebook_path(assignment_id))
+    header = "\n".join(dict.fromkeys(imports))
+    missing = [n for n in names if n not in functions]
+    if missing:
+        raise KeyError(f"the {assignment_id} solution notebook defines no {', '.join(missing)}")
+    return {name: f"{header}\n\n{functions[name]}\n" for name in names}

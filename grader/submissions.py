@@ -1,0 +1,73 @@
+"""Find each student's submission in a class folder.
+
+Accepted layouts, for assignment ``a1_neuron``:
+  ``<dir>/<student>/a1_neuron.ipynb`` or ``<dir>/<student>/a1_neuron.py`` (plus artifacts), and
+  nbgrader's ``submitted/<student>/a1_neuron/a1_neuron.ipynb`` (pass ``submitted/`` or the course
+  root that contains it). Every student folder yields exactly one ``Submission``, found or not.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Submission:
+    student: str
+    folder: Path
+    """the folder holding the submission and its artifacts"""
+    path: Path | None
+    """the notebook or .py file to grade, or None when there is none to grade"""
+    problem: str = ""
+    """why there is nothing to grade (shown to the student), if so"""
+
+    def fingerprint(self) -> str:
+        """A hash of the submission file and its artifacts, to notice a changed resubmission."""
+        h = hashlib.sha256()
+        for p in sorted(self.folder.rglob("*")) if self.folder.is_dir() else []:
+            if p.is_file() and not p.is_symlink():
+                h.update(str(p.relative_to(self.folder)).encode() + b"\0")
+                st = p.stat()
+                if st.st_size > 64 * 2**20:
+                    h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
+                else:
+                    h.update(p.read_bytes())
+        return h.hexdigest()
+
+
+def _student_folders(root: Path) -> list[Path]:
+    if (root / "submitted").is_dir():
+        root = root / "submitted"
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def find_one(folder: Path, assignment_id: str) -> Submission:
+    student = folder.name
+    nested = folder / assignment_id
+    where = nested if nested.is_dir() else folder
+    for suffix in (".ipynb", ".py"):
+        candidate = where / f"{assignment_id}{suffix}"
+        if candidate.is_symlink():
+            return Submission(student, where, None, f"{candidate.name} is a symbolic link; submit the file itself")
+        if candidate.is_file():
+            return Submission(student, where, candidate)
+        if candidate.exists():
+            return Submission(student, where, None, f"{candidate.name} is not a regular file")
+    present = sorted(p.name for p in where.iterdir())[:8] if where.is_dir() else []
+    seen = f" (found: {', '.join(present)})" if present else " (the folder is empty)"
+    return Submission(student, where, None,
+                      f"no {assignment_id}.ipynb or {assignment_id}.py in the submission{seen}")
+
+
+def discover(submissions_dir: str | os.PathLike, assignment_id: str) -> list[Submission]:
+    """One ``Submission`` per student folder, sorted by student name.
+
+    Raises:
+        NotADirectoryError: ``submissions_dir`` is not a folder.
+    """
+    root = Path(submissions_dir)
+    if not root.is_dir():
+        raise NotADirectoryError(f"submissions folder {root} does not exist or is not a folder")
+    return [find_one(folder, assignment_id) for folder in _student_folders(root)]

@@ -1,0 +1,166 @@
+"""Tests for ``course.plots``: every helper draws headless (Agg) and returns its Figure."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from course import plots
+
+
+def _sigmoid(z):
+    return 0.5 * (1 + np.tanh(0.5 * z))
+
+
+def _relu(z):
+    return np.maximum(0.0, z)
+
+
+def _stub(z):
+    raise NotImplementedError()
+
+
+def _render(fig):
+    fig.canvas.draw()  # raises if anything drawn is malformed
+
+
+@pytest.fixture
+def digit():
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, size=(28, 28), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("shape", [(784,), (28, 28)])
+def test_show_digit_draws_one_grayscale_image_scaled_to_activations(digit, shape):
+    fig = plots.show_digit(digit.reshape(shape), title="label 7")
+    assert isinstance(fig, Figure)
+    (ax,) = fig.axes
+    (image,) = ax.images
+    assert image.get_array().shape == (28, 28)
+    np.testing.assert_allclose(image.get_array(), digit / 255.0)
+    assert ax.get_title() == "label 7"
+    _render(fig)
+
+
+def test_show_digit_keeps_activations_in_unit_interval():
+    a = np.linspace(0, 1, 784)
+    fig = plots.show_digit(a)
+    np.testing.assert_allclose(fig.axes[0].images[0].get_array().ravel(), a)
+
+
+def test_show_digit_draws_on_a_given_axes(digit):
+    fig = Figure()
+    ax = fig.add_subplot()
+    assert plots.show_digit(digit, ax=ax) is fig
+    assert len(ax.images) == 1
+
+
+def test_show_digit_rejects_wrong_shape_by_name():
+    with pytest.raises(ValueError, match=r"'image' should have shape \(784,\) or \(28, 28\); received shape \(10,\)"):
+        plots.show_digit(np.zeros(10))
+
+
+def test_digits_row_draws_one_axes_per_digit(digit):
+    fig = plots.digits_row([digit, digit / 255.0, digit.ravel()], titles=["a", "b", "c"])
+    assert isinstance(fig, Figure)
+    assert [ax.get_title() for ax in fig.axes] == ["a", "b", "c"]
+    assert all(len(ax.images) == 1 for ax in fig.axes)
+    _render(fig)
+
+
+def test_digits_row_rejects_mismatched_titles(digit):
+    with pytest.raises(ValueError, match="one entry per image"):
+        plots.digits_row([digit, digit], titles=["only one"])
+
+
+def test_sigmoid_vs_step_draws_step_and_both_functions():
+    fig = plots.sigmoid_vs_step(_sigmoid, _relu)
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    assert len(ax.lines) == 3
+    step, sig, relu = ax.lines
+    np.testing.assert_array_equal(step.get_ydata(), (step.get_xdata() > 0) * 1.0)
+    assert (sig.get_xdata().min(), sig.get_xdata().max()) == (-10.0, 10.0)
+    np.testing.assert_allclose(relu.get_ydata(), _relu(relu.get_xdata()))
+    assert "skipped" not in ax.get_title()
+    _render(fig)
+
+
+def test_sigmoid_vs_step_skips_functions_not_implemented_yet():
+    fig = plots.sigmoid_vs_step(sigmoid=_sigmoid, relu=_stub)
+    ax = fig.axes[0]
+    assert len(ax.lines) == 2  # step + sigmoid
+    assert "skipped relu: not implemented yet" in ax.get_title()
+    fig = plots.sigmoid_vs_step(_stub, _stub)
+    assert len(fig.axes[0].lines) == 1
+    assert "skipped sigmoid, relu" in fig.axes[0].get_title()
+    _render(fig)
+
+
+def test_sigmoid_vs_step_without_functions_draws_only_the_step():
+    assert len(plots.sigmoid_vs_step().axes[0].lines) == 1
+
+
+def test_sigmoid_vs_step_lets_other_errors_through():
+    def broken(z):
+        raise TypeError("oops")
+
+    with pytest.raises(TypeError, match="oops"):
+        plots.sigmoid_vs_step(broken)
+
+
+def test_sigmoid_vs_step_rejects_a_reduced_result():
+    with pytest.raises(ValueError, match=r"sigmoid\(z\) should return shape \(401,\)"):
+        plots.sigmoid_vs_step(lambda z: np.max(z))
+
+
+def test_weights_over_digit_overlays_translucent_weights(digit):
+    weights = np.zeros((28, 28))
+    weights[6:11, 4:24] = 1.0
+    fig = plots.weights_over_digit(weights.ravel(), digit)
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    assert len(ax.images) == 2
+    below, layer = ax.images
+    assert layer.get_alpha() < 1
+    overlay = layer.get_array()
+    assert overlay.shape == (28, 28)
+    assert overlay.mask.sum() == 784 - 5 * 20  # zero weights are transparent
+    assert len(fig.axes) == 2  # the digit and the colour bar
+    _render(fig)
+
+
+def test_weights_over_digit_rejects_wrong_shape(digit):
+    with pytest.raises(ValueError, match="'weights' should have shape"):
+        plots.weights_over_digit(np.ones(783), digit)
+
+
+def test_activations_bar_draws_one_labelled_bar_per_value():
+    fig = plots.activations_bar([0.1, 0.9, 0.5], labels=["7", "1", "0"])
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    assert [p.get_height() for p in ax.patches] == pytest.approx([0.1, 0.9, 0.5])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["7", "1", "0"]
+    assert [t.get_text() for t in ax.texts] == ["0.10", "0.90", "0.50"]
+    _render(fig)
+
+
+@pytest.mark.parametrize("values, labels, match", [
+    (np.zeros((2, 2)), None, r"'values' should have shape \(n,\)"),
+    ([0.1, 0.2], ["a"], "'labels' should have 2 entries"),
+])
+def test_activations_bar_rejects_bad_input(values, labels, match):
+    with pytest.raises(ValueError, match=match):
+        plots.activations_bar(values, labels=labels)
+
+
+def test_importing_plots_loads_neither_matplotlib_nor_tensorflow():
+    """The grader imports it from notebooks: it must cost no more than NumPy."""
+    code = "import sys, course.plots; print(sorted(m for m in ('matplotlib', 'tensorflow') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -1,0 +1,65 @@
+"""Tests for the self-check: ``check(name, fn)`` and ``course check``, without TensorFlow."""
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from course import check
+from course.selfcheck import CheckFailed
+
+
+def test_correct_function_passes_and_prints(solution, capsys):
+    check("sigmoid", solution("a1_neuron")["sigmoid"])
+    assert "✔ sigmoid" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name, wrong, hint", [
+    ("sigmoid", np.tanh, "tanh"),
+    ("relu", lambda z: np.clip(z, 0, 1), "no upper limit"),
+    ("weighted_sum", lambda a, w: a * w, "element-wise products"),
+])
+def test_wrong_function_fails_with_hint(name, wrong, hint):
+    with pytest.raises(CheckFailed, match=hint):
+        check(name, wrong)
+
+
+def test_stub_says_not_implemented():
+    def stub(z):
+        raise NotImplementedError()
+
+    with pytest.raises(CheckFailed, match="not implemented yet"):
+        check("sigmoid", stub)
+
+
+def test_unknown_exercise_lists_the_known_ones():
+    with pytest.raises(KeyError, match="weighted_sum"):
+        check("sigmoidd", np.tanh)
+
+
+def test_self_check_never_imports_tensorflow_and_is_fast():
+    code = textwrap.dedent("""
+        import sys, time
+        start = time.perf_counter()
+        import numpy as np
+        from course import check
+        check("relu", lambda z: np.maximum(0, z))
+        elapsed = time.perf_counter() - start
+        assert "tensorflow" not in sys.modules and "keras" not in sys.modules, "TensorFlow was imported"
+        print(f"{elapsed:.3f}")
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert float(proc.stdout.strip().splitlines()[-1]) < 1.0
+
+
+def test_course_check_cli_exit_codes(tmp_path, solution):
+    from grader.samples import write_py
+
+    good = write_py(tmp_path / "good", "a1_neuron")
+    bad = write_py(tmp_path / "bad", "a1_neuron", {"relu": "def relu(z):\n    return np.clip(z, 0, 1)\n"})
+    ok = subprocess.run([sys.executable, "-m", "course.cli", "check", "a1_neuron", str(good)], capture_output=True, text=True)
+    assert ok.returncode == 0 and "7/7 exercises pass" in ok.stdout
+    ko = subprocess.run([sys.executable, "-m", "course.cli", "check", "a1_neuron", str(bad)], capture_output=True, text=True)
+    assert ko.returncode == 1 and "✘ relu" in ko.stdout and "no upper limit" in ko.stdout
