@@ -1,8 +1,10 @@
 """Plain-data transport between an untrusted process and a trusted one: JSON plus raw arrays.
 
 A value tree (None, bool, int, float, str, list, tuple, dict with str keys, NumPy arrays and
-scalars) becomes one ``.npz`` archive: the tree as JSON in the member ``tree.npy`` (uint8), each
-array as its own member. Decoding never unpickles (``allow_pickle=False``), checks every size
+scalars, and ``course.keraslike.KerasLikeModel``, the weights of a Keras model, sent as
+``{"$model": plain data}`` and rebuilt field by field) becomes one ``.npz`` archive: the tree
+as JSON in the member ``tree.npy`` (uint8), each array as its own member (once, however often
+the tree refers to it). Decoding never unpickles (``allow_pickle=False``), checks every size
 before reading, and turns anything it does not know into an ``Unsupported`` marker instead of
 running code. Used both ways: case inputs to the sandbox, returned values back from it.
 """
@@ -14,6 +16,8 @@ import zipfile
 from dataclasses import dataclass
 
 import numpy as np
+
+from course.keraslike import KerasLikeModel
 
 MAX_BYTES = 256 * 2**20
 MAX_DEPTH = 32
@@ -40,6 +44,7 @@ def type_name(value) -> str:
 def encode(value, *, max_bytes: int = MAX_BYTES) -> bytes:
     """Encode a value tree as npz bytes. Values that are not plain data become ``Unsupported``."""
     arrays: dict[str, np.ndarray] = {}
+    stored: dict[int, str] = {}  # id(array) -> key: an array the tree holds twice is stored once
 
     def walk(v, depth):
         if depth > MAX_DEPTH:
@@ -55,13 +60,19 @@ def encode(value, *, max_bytes: int = MAX_BYTES) -> bytes:
             arr = np.asarray(v)
             if arr.dtype.hasobject or arr.dtype.kind not in "biufcSUM" or arr.dtype.fields:
                 return {"$unsupported": type_name(v), "detail": f"dtype {arr.dtype}"}
+            if t is np.ndarray and id(v) in stored:
+                return {"$array": stored[id(v)], "scalar": False}
             key = f"a{len(arrays)}"
             arrays[key] = arr
+            if t is np.ndarray:
+                stored[id(v)] = key
             return {"$array": key, "scalar": t is not np.ndarray}
         if t in (list, tuple):
             return {"$" + t.__name__: [walk(x, depth + 1) for x in v]}
         if t is dict and all(type(k) is str for k in v):
             return {"$dict": {k: walk(x, depth + 1) for k, x in v.items()}}
+        if t is KerasLikeModel:  # exactly this class: a subclass could lie about its weights
+            return {"$model": walk(v.to_plain(), depth + 1)}
         return {"$unsupported": type_name(v), "detail": _safe_describe(v)}
 
     tree = json.dumps(walk(value, 0)).encode()
@@ -120,6 +131,8 @@ def _rebuild(node, arrays, depth):
         return tuple(_rebuild(x, arrays, depth + 1) for x in node["$tuple"])
     if "$dict" in node:
         return {str(k): _rebuild(x, arrays, depth + 1) for k, x in node["$dict"].items()}
+    if "$model" in node:
+        return KerasLikeModel.from_plain(_rebuild(node["$model"], arrays, depth + 1))  # checks every field
     if "$unsupported" in node:
         return Unsupported(str(node["$unsupported"]), str(node.get("detail", "")))
     raise CodecError(f"unknown node {sorted(node)!r}")

@@ -1,50 +1,9 @@
-"""Import TensorFlow and Keras without a word on stderr.
+"""Import TensorFlow and Keras without a word on stderr: see ``course.quiet``, re-exported here.
 
-TensorFlow's C++ (absl) logging writes to file descriptor 2 at import time whatever
-``TF_CPP_MIN_LOG_LEVEL`` says, and nbgrader (among others) treats any stderr output as a failure.
-So the import runs with fd 2 pointed at /dev/null, and Python-side loggers are turned down.
+The implementation lives on the student side so that a lesson cell can show a real Keras layer
+quietly too (``from course import quiet; keras = quiet.keras()``); the instructor side keeps
+importing it from here.
 """
-from __future__ import annotations
+from course.quiet import QUIET_ENV, keras, stderr_silenced
 
-import contextlib
-import os
-import sys
-
-QUIET_ENV = {
-    "TF_CPP_MIN_LOG_LEVEL": "3",
-    "TF_ENABLE_ONEDNN_OPTS": "0",  # also keeps float results identical run to run
-    "KERAS_BACKEND": "tensorflow",
-    "CUDA_VISIBLE_DEVICES": "",
-}
-
-
-@contextlib.contextmanager
-def stderr_silenced():
-    """Point file descriptor 2 at /dev/null for the duration (C++ logging included)."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-def keras():
-    """The ``keras`` module, imported quietly (TensorFlow backend, CPU only)."""
-    if "keras" in sys.modules and "tensorflow" in sys.modules:
-        return sys.modules["keras"]
-    for key, value in QUIET_ENV.items():
-        os.environ.setdefault(key, value)
-    with stderr_silenced():
-        import tensorflow as tf
-        import keras as _keras
-
-        tf.get_logger().setLevel("ERROR")
-        tf.autograph.set_verbosity(0)
-        tf.constant(0.0) + 1.0  # the first op initialises the runtime, which logs too
-    return _keras
+__all__ = ["QUIET_ENV", "keras", "stderr_silenced"]

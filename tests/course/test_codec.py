@@ -48,3 +48,68 @@ def test_garbage_is_a_codec_error(data):
 def test_size_limit():
     with pytest.raises(codec.CodecError, match="more than"):
         codec.decode(codec.encode(np.zeros(1000)), max_bytes=100)
+
+
+def _model():
+    from course.keraslike import KerasLikeDense, KerasLikeModel
+
+    rng = np.random.default_rng(0)
+    return KerasLikeModel([KerasLikeDense(rng.normal(size=(4, 3)), rng.normal(size=3), name="d0"),
+                           KerasLikeDense(rng.normal(size=(3, 2)).astype(np.float32), np.zeros(2, np.float32),
+                                          activation="relu", name="d1")], name="tiny")
+
+
+def test_a_keras_like_model_round_trips_as_plain_data():
+    from course.keraslike import KerasLikeModel
+
+    model = _model()
+    back = codec.decode(codec.encode({"model": model}))["model"]
+    assert type(back) is KerasLikeModel and back.name == "tiny" and back.sizes == [4, 3, 2]
+    assert [layer.get_config() for layer in back.layers] == [layer.get_config() for layer in model.layers]
+    for got, want in zip(back.get_weights(), model.get_weights()):
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+def test_a_subclass_of_the_model_is_not_trusted():
+    from course.keraslike import KerasLikeModel
+
+    class Lying(KerasLikeModel):
+        def get_weights(self):
+            return []
+
+    model = _model()
+    liar = Lying(model.layers, name="liar")
+    assert isinstance(codec.decode(codec.encode(liar)), codec.Unsupported)
+
+
+@pytest.mark.parametrize("plain", [
+    {"name": "m", "layers": []},
+    {"name": "m", "layers": [{"name": "d", "activation": "__import__('os')", "kernel": np.zeros((2, 2)),
+                              "bias": np.zeros(2)}]},
+    {"name": "m", "layers": [{"name": "d", "activation": "relu", "kernel": np.zeros((2, 2)), "bias": np.zeros(3)}]},
+    {"name": "m", "layers": [{"name": "d", "activation": "relu", "kernel": np.zeros(2), "bias": np.zeros(2)}]},
+    {"name": "m", "layers": [{"name": "d", "activation": "relu", "kernel": [[0.0]], "bias": np.zeros(1)}]},
+    {"name": "m", "layers": [{"name": "d", "activation": "relu", "kernel": np.zeros((2, 3)), "bias": np.zeros(3)},
+                             {"name": "e", "activation": "relu", "kernel": np.zeros((2, 1)), "bias": np.zeros(1)}]},
+    {"name": "m", "layers": "everything", "extra": 1},
+])
+def test_a_malformed_model_is_a_codec_error(plain):
+    """Bytes that claim to be a model but aren't one are refused, whatever the fields say."""
+    import json
+
+    with np.load(io.BytesIO(codec.encode(plain)), allow_pickle=False) as npz:
+        node = json.loads(npz["tree"].tobytes().decode())
+        arrays = {k: npz[k] for k in npz.files if k != "tree"}
+    buf = io.BytesIO()
+    np.savez(buf, tree=np.frombuffer(json.dumps({"$model": node}).encode(), np.uint8), **arrays)
+    with pytest.raises(codec.CodecError):
+        codec.decode(buf.getvalue())
+
+
+def test_an_array_used_twice_is_stored_once():
+    w = np.arange(1000.0)
+    once = len(codec.encode([w]))
+    twice = codec.encode([w, (w, 1)])
+    assert len(twice) < once + 500
+    back = codec.decode(twice)
+    assert np.array_equal(back[0], w) and np.array_equal(back[1][0], w)
