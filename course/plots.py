@@ -1,4 +1,4 @@
-"""Pictures for the notebooks: digits, activation functions, weights over a digit, activations.
+"""Pictures for the notebooks: digits, activation functions, weights, a network's activations, mistakes.
 
 Plain NumPy and matplotlib, never TensorFlow, and no pyplot: each helper builds a
 ``matplotlib.figure.Figure`` (or draws on the ``ax`` you pass) and returns the figure, so it works
@@ -194,4 +194,138 @@ def activations_bar(values, ax=None, labels=None) -> Figure:
     ax.set_xticks(np.arange(values.size), labels)
     ax.set_ylim(0.0, 1.15)
     ax.set_ylabel("activation")
+    return fig
+
+
+def _as_batch(images, name: str = "images") -> np.ndarray:
+    """(n, 784) float activations in [0, 1] from (n, 784) or (n, 28, 28) activations or pixels."""
+    images = np.asarray(images)
+    if images.ndim not in (2, 3) or images.shape[1:] not in ((SIDE * SIDE,), (SIDE, SIDE)):
+        raise ValueError(f"{name!r} should have shape (n, 784) or (n, 28, 28); received shape {images.shape}")
+    images = images.reshape(len(images), SIDE * SIDE).astype(np.float64)
+    return images / 255.0 if images.max(initial=0.0) > 1.0 else images
+
+
+def network_flow(image, activations, labels=None) -> Figure:
+    """A digit and the activations of every layer as it flows through the network.
+
+    Each layer is a column of neurons drawn as circles, black (0) to white (1), as in 3Blue1Brown's
+    video; the output layer's brightest neuron, the network's guess, is ringed in orange.
+
+    Args:
+        image: (784,) or (28, 28), the digit fed to the network, as in :func:`show_digit`.
+        activations: one (n,) array per layer after the input, e.g. shapes (16,), (16,), (10,).
+        labels: names for the output neurons; by default 0..n-1 (the digits).
+
+    Returns:
+        The matplotlib Figure: the digit on the left, then one column of circles per layer.
+
+    Raises:
+        ValueError: a layer's activations are not a flat array, or the labels don't match.
+    """
+    layers = [np.asarray(a, dtype=np.float64) for a in activations]
+    for i, a in enumerate(layers):
+        if a.ndim != 1:
+            raise ValueError(f"activations[{i}] should have shape (n,), one layer for one digit; "
+                             f"received shape {a.shape}")
+    if not layers:
+        raise ValueError("'activations' should hold at least one layer")
+    out = layers[-1]
+    labels = [str(i) for i in range(out.size)] if labels is None else [str(s) for s in labels]
+    if len(labels) != out.size:
+        raise ValueError(f"'labels' should have {out.size} entries, one per output neuron; received {len(labels)}")
+    fig = _new_figure((2.6 + 1.5 * len(layers), 4.2))
+    grid = fig.add_gridspec(1, 2, width_ratios=[2.6, 1.5 * len(layers)])
+    show_digit(image, ax=fig.add_subplot(grid[0]), title="input: 784 pixels")
+    ax = fig.add_subplot(grid[1])
+    tallest = max(a.size for a in layers)
+    for x, a in enumerate(layers):
+        y = np.linspace(0, tallest - 1, a.size) if a.size > 1 else np.array([(tallest - 1) / 2])
+        y = y[::-1]  # first neuron at the top
+        ax.scatter(np.full(a.size, x), y, c=np.clip(a, 0, 1), cmap="gray", vmin=0.0, vmax=1.0, s=110,
+                   edgecolors="0.55", linewidths=0.8, zorder=2)
+        name = "output" if x == len(layers) - 1 else f"hidden {x + 1}"
+        ax.text(x, tallest + 0.3, f"{name}\n({a.size})", ha="center", va="bottom", fontsize=9)
+    guess = int(np.argmax(out))
+    y_out = np.linspace(0, tallest - 1, out.size)[::-1] if out.size > 1 else np.array([(tallest - 1) / 2])
+    ax.scatter([len(layers) - 1], [y_out[guess]], s=260, facecolors="none", edgecolors="tab:orange",
+               linewidths=2.0, zorder=3)
+    for label, y, value in zip(labels, y_out, out):
+        ax.text(len(layers) - 1 + 0.25, y, f"{label}  {value:.2f}", va="center", fontsize=8)
+    ax.set_xlim(-0.5, len(layers) - 0.2)
+    ax.set_ylim(-1, tallest + 1.6)
+    ax.set_axis_off()
+    fig.suptitle(f"the network's guess: {labels[guess]}")
+    return fig
+
+
+def weight_images(weights, ncols: int = 8) -> Figure:
+    """Each neuron's weights as a 28x28 image: green where it wants ink, pink where it doesn't.
+
+    Args:
+        weights: (n, 784), one row per neuron, e.g. the first layer's ``W`` of shape (16, 784).
+        ncols: images per row.
+
+    Returns:
+        The matplotlib Figure, one Axes per neuron (titled with its index) and a colour bar.
+        Each image has its own symmetric colour scale, so white is always weight 0.
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.ndim != 2 or weights.shape[1] != SIDE * SIDE:
+        raise ValueError(f"'weights' should have shape (n, 784), one row per neuron; received shape {weights.shape}")
+    n = len(weights)
+    ncols = max(1, min(ncols, n))
+    nrows = -(-n // ncols)
+    fig = _new_figure((1.5 * ncols + 0.8, 1.6 * nrows))
+    axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
+    for j, ax in enumerate(axes):
+        _no_ticks(ax)
+        if j >= n:
+            ax.set_axis_off()
+            continue
+        limit = float(np.abs(weights[j]).max()) or 1.0
+        image = ax.imshow(weights[j].reshape(SIDE, SIDE), cmap="PiYG", vmin=-limit, vmax=limit)
+        ax.set_title(f"neuron {j}", fontsize=8)
+    fig.colorbar(image, ax=list(axes), fraction=0.02, pad=0.02, ticks=[], label="negative  ←  0  →  positive")
+    return fig
+
+
+def misclassified(images, labels, guesses, max_digits: int = 24, ncols: int = 8) -> Figure:
+    """A grid of the digits the network gets wrong, each titled "label → guess".
+
+    Args:
+        images: (n, 784) or (n, 28, 28) digits, as in :func:`show_digit`.
+        labels: (n,) the true digits.
+        guesses: (n,) the network's guesses.
+        max_digits: show at most this many (the first ones, in order).
+        ncols: digits per row.
+
+    Returns:
+        The matplotlib Figure, one Axes per wrong digit shown; its title counts all the mistakes.
+    """
+    images = _as_batch(images)
+    labels, guesses = np.asarray(labels), np.asarray(guesses)
+    if labels.shape != (len(images),) or guesses.shape != (len(images),):
+        raise ValueError(f"'labels' and 'guesses' should have shape ({len(images)},), one per image; "
+                         f"received {labels.shape} and {guesses.shape}")
+    wrong = np.flatnonzero(labels != guesses)
+    shown = wrong[:max_digits]
+    title = f"{len(wrong)} of {len(images)} digits misclassified"
+    if len(shown) == 0:
+        fig = _new_figure((4.0, 1.2))
+        ax = fig.add_subplot()
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, "no mistakes", ha="center", va="center")
+        fig.suptitle(title)
+        return fig
+    ncols = max(1, min(ncols, len(shown)))
+    nrows = -(-len(shown) // ncols)
+    fig = _new_figure((1.5 * ncols, 1.7 * nrows + 0.4))
+    axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
+    for ax, i in zip(axes, shown):
+        show_digit(images[i], ax=ax)
+        ax.set_title(f"{labels[i]} → {guesses[i]}", fontsize=9, color="tab:red")
+    for ax in axes[len(shown):]:
+        ax.set_axis_off()
+    fig.suptitle(f"{title} (label → guess)" + (f"; the first {len(shown)}" if len(wrong) > len(shown) else ""))
     return fig

@@ -159,6 +159,78 @@ def test_activations_bar_rejects_bad_input(values, labels, match):
         plots.activations_bar(values, labels=labels)
 
 
+def test_network_flow_draws_the_digit_and_one_column_of_neurons_per_layer(digit):
+    layers = [np.linspace(0, 1, 16), np.linspace(1, 0, 16), np.eye(10)[7] * 0.9 + 0.05]
+    fig = plots.network_flow(digit, layers)
+    assert isinstance(fig, Figure)
+    image_ax, net_ax = fig.axes
+    assert len(image_ax.images) == 1
+    columns = net_ax.collections[:3]
+    assert [len(c.get_offsets()) for c in columns] == [16, 16, 10]
+    np.testing.assert_allclose(columns[0].get_array(), layers[0])  # brightness = activation
+    ring = net_ax.collections[3]  # the guess: output neuron 7
+    np.testing.assert_allclose(ring.get_offsets()[0], columns[2].get_offsets()[7])
+    assert fig.get_suptitle().endswith("guess: 7")
+    assert {"7  0.95", "0  0.05"} <= {t.get_text() for t in net_ax.texts}
+    _render(fig)
+
+
+@pytest.mark.parametrize("activations, labels, match", [
+    ([np.zeros((2, 16))], None, r"activations\[0\] should have shape \(n,\)"),
+    ([], None, "at least one layer"),
+    ([np.zeros(10)], ["a"], "'labels' should have 10 entries"),
+])
+def test_network_flow_rejects_bad_input(digit, activations, labels, match):
+    with pytest.raises(ValueError, match=match):
+        plots.network_flow(digit, activations, labels=labels)
+
+
+def test_weight_images_draws_each_neuron_as_a_28x28_image_centred_on_zero():
+    rng = np.random.default_rng(1)
+    weights = rng.normal(size=(16, 784))
+    fig = plots.weight_images(weights)
+    image_axes = [ax for ax in fig.axes if ax.images]
+    assert len(image_axes) == 16 and image_axes[3].get_title() == "neuron 3"
+    image = image_axes[3].images[0]
+    np.testing.assert_array_equal(image.get_array(), weights[3].reshape(28, 28))
+    low, high = image.get_clim()
+    assert low == -high == -np.abs(weights[3]).max()  # white is weight 0
+    _render(fig)
+
+
+def test_weight_images_rejects_wrong_shape():
+    with pytest.raises(ValueError, match=r"'weights' should have shape \(n, 784\)"):
+        plots.weight_images(np.zeros((784, 16)))
+
+
+def test_misclassified_shows_only_the_wrong_digits_titled_label_to_guess(digit):
+    images = np.stack([digit] * 5)
+    labels = np.array([1, 2, 3, 4, 5])
+    guesses = np.array([1, 7, 3, 9, 5])
+    fig = plots.misclassified(images, labels, guesses)
+    shown = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title() for ax in shown] == ["2 → 7", "4 → 9"]
+    assert fig.get_suptitle().startswith("2 of 5 digits misclassified")
+    _render(fig)
+
+
+def test_misclassified_caps_the_grid_and_says_so(digit):
+    fig = plots.misclassified(np.stack([digit] * 30), np.zeros(30, int), np.ones(30, int), max_digits=6, ncols=3)
+    assert sum(bool(ax.images) for ax in fig.axes) == 6
+    assert "the first 6" in fig.get_suptitle()
+
+
+def test_misclassified_with_no_mistakes_says_so(digit):
+    fig = plots.misclassified(np.stack([digit] * 3), np.arange(3), np.arange(3))
+    assert "0 of 3" in fig.get_suptitle() and fig.axes[0].texts[0].get_text() == "no mistakes"
+    _render(fig)
+
+
+def test_misclassified_rejects_mismatched_labels(digit):
+    with pytest.raises(ValueError, match=r"should have shape \(2,\), one per image"):
+        plots.misclassified(np.stack([digit] * 2), np.arange(3), np.arange(2))
+
+
 def test_importing_plots_loads_neither_matplotlib_nor_tensorflow():
     """The grader imports it from notebooks: it must cost no more than NumPy."""
     code = "import sys, course.plots; print(sorted(m for m in ('matplotlib', 'tensorflow') if m in sys.modules))"
