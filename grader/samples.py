@@ -25,6 +25,13 @@ class Mistake:
     """the hint the grader should name, or None where no hint applies (e.g. a timeout)"""
 
 
+def _layer(z: str, after: str = "") -> str:
+    """A ``layer_forward`` that computes ``activation(<z>)<after>``: one slip in an otherwise right layer."""
+    return ("def layer_forward(a, W, b, activation=\"sigmoid\"):\n"
+            "    f = sigmoid if activation == \"sigmoid\" else relu\n"
+            f"    return f({z}){after}\n")
+
+
 MISTAKES: dict[str, dict[str, Mistake]] = {
     "a1_neuron": {
         "not_summed": Mistake("weighted_sum", "def weighted_sum(a, w):\n    return a * w\n", "not_summed"),
@@ -42,6 +49,40 @@ MISTAKES: dict[str, dict[str, Mistake]] = {
                                      "    image[left:left + width, top:top + height] = 1.0\n"
                                      "    return image.ravel()\n", "region_transposed"),
         "infinite_loop": Mistake("relu", "def relu(z):\n    while True:\n        pass\n", None),
+    },
+    "a2_layer": {
+        "kernel_reshaped": Mistake("to_keras_kernel", "def to_keras_kernel(W):\n"
+                                   "    return W.reshape(W.shape[1], W.shape[0])\n", "reshaped_not_transposed"),
+        "kernel_transposed": Mistake("layer_forward", _layer("a @ W + b"), "kernel_transposed"),
+        "bias_wrong_axis": Mistake("layer_forward", "def layer_forward(a, W, b, activation=\"sigmoid\"):\n"
+                                   "    f = sigmoid if activation == \"sigmoid\" else relu\n"
+                                   "    if np.ndim(a) == 1:\n"
+                                   "        return f(W @ a + b)\n"
+                                   "    return f(a @ W.T + b[:, None])  # the bias as a column, one per row\n",
+                                   "bias_wrong_axis"),
+        "activation_before_bias": Mistake("layer_forward", _layer("a @ W.T", after=" + b"), "activation_before_bias"),
+        "batch_flattened": Mistake("layer_forward", _layer("a @ W.T + b", after=".ravel()"), "batch_flattened"),
+        "returned_list": Mistake("layer_forward", "def layer_forward(a, W, b, activation=\"sigmoid\"):\n"
+                                 "    f = sigmoid if activation == \"sigmoid\" else relu\n"
+                                 "    return [f(a @ w + b_j) for w, b_j in zip(W, b)]\n", "returned_list"),
+        "forgot_biases": Mistake("count_parameters", "def count_parameters(sizes):\n"
+                                 "    return sum(m * n for m, n in zip(sizes, sizes[1:]))\n", "forgot_biases"),
+    },
+    "a3_network": {
+        "no_output_sigmoid": Mistake("feedforward", "def feedforward(a, weights, biases):\n"
+                                     "    for W, b in zip(weights[:-1], biases[:-1]):\n"
+                                     "        a = layer_forward(a, W, b)\n"
+                                     "    return a @ weights[-1].T + biases[-1]\n", "no_output_sigmoid"),
+        "returned_max": Mistake("predict", "def predict(a, weights, biases):\n"
+                                "    return np.max(feedforward(a, weights, biases), axis=-1)\n", "returned_max"),
+        "argmax_flattened": Mistake("predict", "def predict(a, weights, biases):\n"
+                                    "    return int(np.argmax(feedforward(a, weights, biases)))\n", "argmax_flattened"),
+        "kernels_not_transposed": Mistake("weights_from_keras", "def weights_from_keras(model):\n"
+                                          "    layers = [layer.get_weights() for layer in model.layers]\n"
+                                          "    return [k for k, b in layers], [b for k, b in layers]\n",
+                                          "kernels_not_transposed"),
+        "returned_count": Mistake("accuracy", "def accuracy(x, y, weights, biases):\n"
+                                  "    return int(np.sum(predict(x, weights, biases) == y))\n", "returned_count"),
     },
 }
 

@@ -39,6 +39,10 @@ def function_sources(path: Path) -> tuple[list[str], dict[str, str]]:
 def callee_sources(assignment_id: str, names: tuple[str, ...]) -> dict[str, str]:
     """Source of the solution's functions ``names``, each runnable on its own (imports included).
 
+    Each source also carries the solution's other functions that it needs, called directly or
+    through each other (``predict`` -> ``feedforward`` -> ``layer_forward`` -> ``sigmoid``), so a
+    correct callee never runs into a student's version of a helper.
+
     Raises:
         KeyError: the solution notebook does not define one of ``names``.
     """
@@ -49,4 +53,20 @@ def callee_sources(assignment_id: str, names: tuple[str, ...]) -> dict[str, str]
     missing = [n for n in names if n not in functions]
     if missing:
         raise KeyError(f"the {assignment_id} solution notebook defines no {', '.join(missing)}")
-    return {name: f"{header}\n\n{functions[name]}\n" for name in names}
+    return {name: "\n\n".join([header, *(functions[f] for f in _needed(name, functions))]) + "\n"
+            for name in names}
+
+
+def _needed(name: str, functions: dict[str, str]) -> list[str]:
+    """``name`` and the functions of ``functions`` it refers to, transitively; helpers first."""
+    order, seen = [], set()
+
+    def visit(fn: str) -> None:
+        seen.add(fn)
+        used = {n.id for n in ast.walk(ast.parse(functions[fn])) if isinstance(n, ast.Name)}
+        for other in sorted(used & functions.keys() - seen):
+            visit(other)
+        order.append(fn)
+
+    visit(name)
+    return order

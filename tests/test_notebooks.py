@@ -11,8 +11,24 @@ from grader.solutions import ASSIGNMENTS, notebook_path
 
 @pytest.mark.parametrize("assignment_id", exercises.IDS)
 def test_solution_notebook_runs_clean(assignment_id):
+    """No errors and not a word on stderr (nbgrader counts stderr output as a failure)."""
     nb = notebooks.execute(notebook_path(assignment_id))
     assert notebooks.errors(nb) == []
+    stderr = [o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if o.get("output_type") == "stream" and o.get("name") == "stderr"]
+    assert stderr == []
+
+
+@pytest.mark.parametrize("assignment_id", exercises.IDS)
+def test_each_exercise_has_a_solution_cell_and_a_check_cell_worth_its_points(assignment_id):
+    nb = nbformat.read(notebook_path(assignment_id), as_version=4)
+    meta = {c.metadata["nbgrader"]["grade_id"]: (c, c.metadata["nbgrader"]) for c in nb.cells}
+    for ex in exercises.assignment(assignment_id).exercises:
+        cell, solution = meta[ex.name]
+        assert solution["solution"] and f"def {ex.name}(" in cell.source and "### BEGIN SOLUTION" in cell.source
+        check_cell, check = meta[f"check_{ex.name}"]
+        assert check["grade"] and check["points"] == ex.points
+        assert check_cell.source == f'check("{ex.name}", {ex.name})'
 
 
 @pytest.mark.parametrize("assignment_id", exercises.IDS)
@@ -37,3 +53,16 @@ def test_committed_release_equals_a_fresh_nbgrader_generation(tmp_path, assignme
             f"{name} differs from a fresh generation: run `grader assign` and commit"
     nb = nbformat.read(committed / f"{assignment_id}.ipynb", as_version=4)
     assert "BEGIN SOLUTION" not in nbformat.writes(nb)
+
+
+@pytest.mark.parametrize("assignment_id", exercises.IDS)
+def test_functions_given_from_earlier_assignments_pass_their_own_checks(solution, assignment_id):
+    """A later notebook hands out earlier solutions (A3 gives ``layer_forward``): they must be right."""
+    from course.selfcheck import run_check
+
+    own = exercises.assignment(assignment_id).names
+    elsewhere = {n for other in exercises.IDS if other != assignment_id for n in exercises.assignment(other).names}
+    given = [name for name, fn in solution(assignment_id).items() if callable(fn) and name in elsewhere - set(own)]
+    for name in given:
+        result = run_check(name, solution(assignment_id)[name])
+        assert result.passed, f"{assignment_id} gives {name}: {result.summary()}"

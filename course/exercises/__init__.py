@@ -5,7 +5,7 @@ import importlib
 
 from course.exercises.base import Assignment, Case, Exercise, Hint
 
-IDS = ("a1_neuron",)
+IDS = ("a1_neuron", "a2_layer", "a3_network")
 
 
 def assignment(assignment_id: str) -> Assignment:

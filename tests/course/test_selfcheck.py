@@ -63,3 +63,29 @@ def test_course_check_cli_exit_codes(tmp_path, solution):
     assert ok.returncode == 0 and "7/7 exercises pass" in ok.stdout
     ko = subprocess.run([sys.executable, "-m", "course.cli", "check", "a1_neuron", str(bad)], capture_output=True, text=True)
     assert ko.returncode == 1 and "✘ relu" in ko.stdout and "no upper limit" in ko.stdout
+
+
+@pytest.mark.parametrize("assignment_id", ["a2_layer", "a3_network"])
+def test_course_check_passes_the_reference_solution(tmp_path, assignment_id):
+    """A3's public cases include a Keras-like model, which reaches the self-check through the codec."""
+    from course import exercises
+    from grader.samples import write_py
+
+    good = write_py(tmp_path, assignment_id)
+    n = len(exercises.assignment(assignment_id).exercises)
+    proc = subprocess.run([sys.executable, "-m", "course.cli", "check", assignment_id, str(good)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and f"{n}/{n} exercises pass" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_checking_weights_from_keras_needs_no_tensorflow():
+    """Its public cases hold Keras-like models: they must decode without importing Keras."""
+    code = textwrap.dedent("""
+        import sys
+        from course import check
+        check("weights_from_keras", lambda m: ([l.get_weights()[0].T for l in m.layers],
+                                               [l.get_weights()[1] for l in m.layers]))
+        assert "tensorflow" not in sys.modules and "keras" not in sys.modules, "TensorFlow was imported"
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0 and "✔ weights_from_keras" in proc.stdout, proc.stdout + proc.stderr

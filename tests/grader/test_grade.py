@@ -1,6 +1,12 @@
-"""Grading a small made-up A1 class with the real ``grader grade`` gives exactly the expected scores."""
+"""Grading a small made-up class with the real ``grader grade`` gives exactly the expected scores.
+
+Each assignment's class (``samples.sample_class``) is graded once, in a subprocess, and shared
+by the tests below: correct submissions earn full marks, each catalogued mistake loses only its
+own function's points and shows its hint, broken submissions earn 0 with a readable reason.
+"""
 import csv
 import json
+import shutil
 import subprocess
 import sys
 
@@ -9,19 +15,31 @@ import pytest
 from course import exercises
 from grader import samples
 
-A1 = exercises.assignment("a1_neuron")
-
 
 def grader(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "grader.cli", *args], capture_output=True, text=True, cwd=cwd)
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    root = tmp_path_factory.mktemp("a1")
-    expected = samples.sample_class("a1_neuron", root / "class")
-    proc = grader("grade", "a1_neuron", str(root / "class"), "--out", str(root / "out"), "--timeout", "2")
-    return root, expected, proc
+def grade_class(tmp_path_factory):
+    """``grade_class(id) -> (root, expected, proc)``: the sample class of ``id``, graded once."""
+    graded = {}
+
+    def grade(assignment_id):
+        if assignment_id not in graded:
+            root = tmp_path_factory.mktemp(assignment_id)
+            expected = samples.sample_class(assignment_id, root / "class")
+            proc = grader("grade", assignment_id, str(root / "class"), "--out", str(root / "out"), "--timeout", "3")
+            graded[assignment_id] = root, expected, proc
+        return graded[assignment_id]
+
+    return grade
+
+
+@pytest.fixture(params=exercises.IDS)
+def graded(request, grade_class):
+    assignment = exercises.assignment(request.param)
+    return (assignment, *grade_class(request.param))
 
 
 def rows(out):
@@ -29,64 +47,84 @@ def rows(out):
         return {r["student"]: r for r in csv.DictReader(f)}
 
 
+def result(root, student):
+    return json.loads((root / "out" / "results" / f"{student}.json").read_text())
+
+
 def test_exits_zero_and_writes_one_row_per_student(graded):
-    root, expected, proc = graded
+    assignment, root, expected, proc = graded
     assert proc.returncode == 0, proc.stderr
     table = rows(root / "out")
     assert set(table) == set(expected)
     with open(root / "out" / "grades.csv") as f:
-        assert next(csv.reader(f)) == ["student", "score", "max_score", *A1.names]
+        assert next(csv.reader(f)) == ["student", "score", "max_score", *assignment.names]
 
 
 def test_each_student_gets_exactly_the_expected_per_function_scores(graded):
-    root, expected, _ = graded
+    assignment, root, expected, _ = graded
     table = rows(root / "out")
     for student, scores in expected.items():
-        got = {name: float(table[student][name]) for name in A1.names}
+        got = {name: float(table[student][name]) for name in assignment.names}
         assert got == scores, student
         assert float(table[student]["score"]) == sum(scores.values())
 
 
-@pytest.mark.parametrize("name, mistake", [(n, m) for n, m in samples.MISTAKES["a1_neuron"].items() if m.hint])
-def test_each_mistake_shows_its_hint(graded, name, mistake):
-    root, _, _ = graded
-    result = json.loads((root / "out" / "results" / f"mistake_{name}.json").read_text())
-    test = next(t for t in result["tests"] if t["name"] == mistake.function)
-    hint = next(h for h in A1[mistake.function].hints if h.name == mistake.hint)
+def test_the_reference_solution_earns_full_marks_without_notes(graded):
+    """A lesson cell that the grader would run and that fails shows up as a note for everyone."""
+    assignment, root, _, _ = graded
+    for student in ("ada_solution_notebook", "ben_correct_py"):
+        saved = result(root, student)
+        assert saved["score"] == assignment.max_score and saved["extra_data"]["notes"] == [], student
+
+
+@pytest.mark.parametrize("assignment_id, name, mistake", [
+    (a, n, m) for a, catalogue in samples.MISTAKES.items() if a in exercises.IDS
+    for n, m in catalogue.items() if m.hint])
+def test_each_mistake_shows_its_hint(grade_class, assignment_id, name, mistake):
+    root, _, _ = grade_class(assignment_id)
+    test = next(t for t in result(root, f"mistake_{name}")["tests"] if t["name"] == mistake.function)
+    hint = next(h for h in exercises.assignment(assignment_id)[mistake.function].hints if h.name == mistake.hint)
     assert test["status"] == "failed" and hint.message in test["output"]
 
 
 def test_failures_carry_a_readable_reason(graded):
-    root, _, _ = graded
-    read = lambda s: json.loads((root / "out" / "results" / f"{s}.json").read_text())  # noqa: E731
-    assert "not a valid notebook" in read("malformed_notebook")["output"]
-    assert "folder is empty" in read("empty_folder")["output"]
-    assert "syntax error" in read("python_syntax_error")["output"]
-    assert "NotImplementedError" in read("stub_released_notebook")["tests"][0]["output"]
-    assert "longer than 2 s" in next(t for t in read("mistake_infinite_loop")["tests"] if t["name"] == "relu")["output"]
-    assert "overflow" in next(t for t in read("mistake_overflowing_sigmoid")["tests"] if t["name"] == "sigmoid")["output"]
-    assert "syntax error" in read("syntax_error_in_one_cell")["output"]
+    _, root, _, _ = graded
+    assert "not a valid notebook" in result(root, "malformed_notebook")["output"]
+    assert "folder is empty" in result(root, "empty_folder")["output"]
+    assert "syntax error" in result(root, "python_syntax_error")["output"]
+    assert "NotImplementedError" in result(root, "stub_released_notebook")["tests"][0]["output"]
+    assert "syntax error" in result(root, "syntax_error_in_one_cell")["output"]
+
+
+def test_timeouts_and_overflow_warnings_are_named(grade_class):
+    root, _, _ = grade_class("a1_neuron")
+    relu = next(t for t in result(root, "mistake_infinite_loop")["tests"] if t["name"] == "relu")
+    assert "longer than 3 s" in relu["output"]
+    sigmoid = next(t for t in result(root, "mistake_overflowing_sigmoid")["tests"] if t["name"] == "sigmoid")
+    assert "overflow" in sigmoid["output"]
 
 
 def test_results_follow_the_gradescope_schema_and_feedback_is_html(graded):
-    root, expected, _ = graded
+    _, root, expected, _ = graded
     for student in expected:
-        result = json.loads((root / "out" / "results" / f"{student}.json").read_text())
-        assert isinstance(result["score"], (int, float)) and isinstance(result["tests"], list)
-        for t in result["tests"]:
+        saved = result(root, student)
+        assert isinstance(saved["score"], (int, float)) and isinstance(saved["tests"], list)
+        for t in saved["tests"]:
             assert {"name", "score", "max_score", "output"} <= t.keys()
         page = (root / "out" / "feedback" / f"{student}.html").read_text()
         assert page.startswith("<!doctype html>") and student in page
 
 
-def test_rerun_resumes_and_regrades_only_changed_submissions(graded):
-    root, expected, _ = graded
-    again = grader("grade", "a1_neuron", str(root / "class"), "--out", str(root / "out"), "--timeout", "2")
+def test_rerun_resumes_and_regrades_only_changed_submissions(grade_class, tmp_path):
+    graded_root, expected, _ = grade_class("a1_neuron")
+    for part in ("class", "out"):  # a copy, so the shared class stays as the other tests expect it
+        shutil.copytree(graded_root / part, tmp_path / part)
+    again = grader("grade", "a1_neuron", str(tmp_path / "class"), "--out", str(tmp_path / "out"), "--timeout", "3")
     assert again.returncode == 0 and f"graded 0, reused {len(expected)}" in again.stdout
-    samples.write_py(root / "class" / "mistake_forgot_bias", "a1_neuron")  # fixed the mistake
-    third = grader("grade", "a1_neuron", str(root / "class"), "--out", str(root / "out"), "--timeout", "2")
+    samples.write_py(tmp_path / "class" / "mistake_forgot_bias", "a1_neuron")  # fixed the mistake
+    third = grader("grade", "a1_neuron", str(tmp_path / "class"), "--out", str(tmp_path / "out"), "--timeout", "3")
     assert f"graded 1, reused {len(expected) - 1}" in third.stdout
-    assert float(rows(root / "out")["mistake_forgot_bias"]["score"]) == A1.max_score
+    assert float(rows(tmp_path / "out")["mistake_forgot_bias"]["score"]) == exercises.assignment("a1_neuron").max_score
 
 
 @pytest.mark.parametrize("args, message", [
