@@ -4,14 +4,16 @@ A value tree (None, bool, int, float, str, list, tuple, dict with str keys, NumP
 scalars, and ``course.keraslike.KerasLikeModel``, the weights of a Keras model, sent as
 ``{"$model": plain data}`` and rebuilt field by field) becomes one ``.npz`` archive: the tree
 as JSON in the member ``tree.npy`` (uint8), each array as its own member (once, however often
-the tree refers to it). Decoding never unpickles (``allow_pickle=False``), checks every size
-before reading, and turns anything it does not know into an ``Unsupported`` marker instead of
-running code. Used both ways: case inputs to the sandbox, returned values back from it.
+the tree refers to it). Decoding never unpickles (object dtypes are refused), checks every size
+before reading (including each array header's claimed shape), and turns anything it does not
+know into an ``Unsupported`` marker instead of running code. Used both ways: case inputs to the
+sandbox, returned values back from it.
 """
 from __future__ import annotations
 
 import io
 import json
+import math
 import zipfile
 from dataclasses import dataclass
 
@@ -21,6 +23,7 @@ from course.keraslike import KerasLikeModel
 
 MAX_BYTES = 256 * 2**20
 MAX_DEPTH = 32
+MAX_MEMBERS = 100_000
 _PLAIN = (bool, int, float, str)
 
 
@@ -67,6 +70,8 @@ def encode(value, *, max_bytes: int = MAX_BYTES) -> bytes:
             if t is np.ndarray:
                 stored[id(v)] = key
             return {"$array": key, "scalar": t is not np.ndarray}
+        if t is Unsupported:  # already decoded once (a round trip in the child): keep what it was
+            return {"$unsupported": v.type_name, "detail": v.detail}
         if t in (list, tuple):
             return {"$" + t.__name__: [walk(x, depth + 1) for x in v]}
         if t is dict and all(type(k) is str for k in v):
@@ -100,17 +105,44 @@ def decode(data: bytes, *, max_bytes: int = MAX_BYTES):
         raise CodecError(f"{len(data):,} bytes is more than the {max_bytes:,} allowed")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            total = sum(info.file_size for info in zf.infolist())
+            infos = zf.infolist()
+            total = sum(info.file_size for info in infos)
             if total > max_bytes:
                 raise CodecError(f"archive expands to {total:,} bytes, over {max_bytes:,}")
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            tree = json.loads(npz["tree"].tobytes().decode())
-            arrays = {k: npz[k] for k in npz.files if k != "tree"}
-        return _rebuild(tree, arrays, 0)
+            members = {}
+            for info in infos:
+                if not info.filename.endswith(".npy") or len(infos) > MAX_MEMBERS:
+                    raise CodecError(f"unexpected archive member {info.filename[:40]!r}")
+                with zf.open(info) as f:
+                    members[info.filename[:-4]] = _read_npy(f, info.file_size)
+        tree = json.loads(members.pop("tree").tobytes().decode())
+        return _rebuild(tree, members, 0)
     except CodecError:
         raise
     except Exception as e:  # corrupt zip, bad npy header, bad JSON, recursion...
         raise CodecError(f"not a valid encoded value ({type(e).__name__}: {e})") from None
+
+
+def _read_npy(f, size: int) -> np.ndarray:
+    """One ``.npy`` member, after checking that its header tells the truth about its size.
+
+    ``np.load`` would allocate whatever shape the header claims before reading a byte, so a
+    forged header could ask the trusted process for terabytes; here the claim must match the
+    member's actual size, and object (pickled) or structured dtypes are refused outright.
+    """
+    version = np.lib.format.read_magic(f)
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, fortran_order, dtype = read_header(f)
+    if dtype.hasobject or dtype.fields or dtype.kind not in "biufcSUM" or dtype.itemsize == 0:
+        raise CodecError(f"array of dtype {dtype} is not plain data")
+    count = math.prod(shape)
+    nbytes = count * dtype.itemsize
+    if any(d < 0 for d in shape) or nbytes != size - f.tell():
+        raise CodecError(f"array header claims shape {shape} of {dtype}, but the member holds {size - f.tell():,} bytes")
+    buf = bytearray(nbytes)  # writable, unlike bytes
+    if f.readinto(buf) != nbytes:
+        raise CodecError("array data is truncated")
+    return np.frombuffer(buf, dtype=dtype).reshape(shape, order="F" if fortran_order else "C")
 
 
 def _rebuild(node, arrays, depth):

@@ -123,6 +123,8 @@ def validate_array(got, expected: np.ndarray, at: str = "") -> str | None:
         return f"{at}expected integers, got dtype {got.dtype}: use .astype(int) or np.argmax"
     if expected.dtype.kind == "b" and got.dtype.kind != "b":
         return f"{at}expected booleans, got dtype {got.dtype}"
+    if expected.dtype.kind == "f" and got.dtype.kind == "b":
+        return f"{at}expected numbers, got booleans (dtype bool): use .astype(float)"
     values = got.astype(np.float64)
     bad = ~np.isfinite(values)
     if bad.any():

@@ -46,6 +46,9 @@ def _student_folders(root: Path) -> list[Path]:
 def find_one(folder: Path, assignment_id: str) -> Submission:
     student = folder.name
     nested = folder / assignment_id
+    for link in (folder, nested):  # a link could make one student's folder grade another's work
+        if link.is_symlink():
+            return Submission(student, folder, None, f"{link.name} is a symbolic link; submit the folder itself")
     where = nested if nested.is_dir() else folder
     for suffix in (".ipynb", ".py"):
         candidate = where / f"{assignment_id}{suffix}"

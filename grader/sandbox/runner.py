@@ -1,18 +1,19 @@
 """What a sandboxed child does: load a submission's definitions, call one function on its cases.
 
-Runs after ``fork`` in the fork server, as an unprivileged user when the grader is root, with
-rlimits in place. It sees the case *inputs* only; answers never reach this process. Its result
-goes back as ``course.codec`` bytes on a pipe, which the trusted side decodes without pickle.
+Runs after ``fork`` in the fork server, confined by ``grader.sandbox.jail`` (rlimits, an
+unprivileged uid when the grader is root, a filesystem allow-list, no network). It sees the
+case *inputs* only; answers never reach this process. Its result goes back as ``course.codec``
+bytes on a pipe, which the trusted side decodes without pickle.
 """
 from __future__ import annotations
 
 import builtins
 import importlib.abc
 import os
-import resource
 import sys
 
 from course import calls, codec, source
+from grader.sandbox.jail import Jail, Limits, set_limits
 
 # Modules that hold answers, hints or grading logic: a submission may not import them.
 BLOCKED = ("grader", "course.exercises", "course.judge", "course.selfcheck", "course.fixtures",
@@ -42,30 +43,6 @@ def block_imports(blocked=BLOCKED) -> None:
     import course
 
     course.check = lambda *args, **kwargs: None  # self-check cells are harmless no-ops here
-
-
-def set_limits(*, cpu_seconds: int, memory_bytes: int, output_bytes: int, processes: int) -> None:
-    limits = {
-        resource.RLIMIT_CPU: (cpu_seconds, cpu_seconds + 1),
-        resource.RLIMIT_AS: (memory_bytes, memory_bytes),
-        resource.RLIMIT_FSIZE: (output_bytes, output_bytes),
-        resource.RLIMIT_NOFILE: (64, 64),
-        resource.RLIMIT_CORE: (0, 0),
-        resource.RLIMIT_NPROC: (processes, processes),
-    }
-    for which, value in limits.items():
-        try:
-            resource.setrlimit(which, value)
-        except (ValueError, OSError):
-            pass  # a limit this OS or user can't lower; the wall-clock timeout still applies
-
-
-def drop_privileges(uid: int | None) -> None:
-    if uid is None or os.geteuid() != 0:
-        return
-    os.setgroups([])
-    os.setgid(uid)
-    os.setuid(uid)
 
 
 def read(path: str) -> source.Definitions | str:
@@ -109,7 +86,13 @@ def run(request: dict, defs: source.Definitions | str) -> dict:
     return result
 
 
-def child_main(request: dict, result_fd: int, workdir: str, uid: int | None) -> None:
+def limits_of(request: dict) -> Limits:
+    limits = request["limits"]
+    return Limits(cpu_seconds=int(request["timeout"]) + 2, memory_bytes=limits["memory"],
+                  output_bytes=limits["output"], processes=limits["processes"])
+
+
+def child_main(request: dict, result_fd: int, workdir: str, jail: Jail) -> None:
     """The whole life of a sandboxed child; never returns."""
     status = 0
     try:
@@ -120,13 +103,12 @@ def child_main(request: dict, result_fd: int, workdir: str, uid: int | None) -> 
         out = os.open(os.path.join(workdir, "output.txt"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(out, 1)
         os.dup2(out, 2)
-        if uid is not None and os.geteuid() == 0:
-            os.fchown(out, uid, uid)
-        limits = request["limits"]
-        set_limits(cpu_seconds=int(request["timeout"]) + 2, memory_bytes=limits["memory"],
-                   output_bytes=limits["output"], processes=limits["processes"])
-        defs = read(request["submission"])
-        drop_privileges(uid)
+        if jail.uid is not None:
+            os.fchown(out, jail.uid, jail.uid)
+        limits = limits_of(request)
+        set_limits(limits)  # parsing a hostile file is bounded too
+        defs = read(request["submission"])  # as root, before the filesystem is closed off
+        jail.enter(limits, workdir=workdir, keep_fds=(result_fd,))
         block_imports()
         payload = codec.encode(run(request, defs))
         with os.fdopen(result_fd, "wb") as pipe:

@@ -12,6 +12,7 @@ import os
 import select
 import shutil
 import signal
+import stat
 import struct
 import sys
 import tempfile
@@ -21,6 +22,7 @@ import numpy as np
 
 from course import codec
 from grader.sandbox import runner
+from grader.sandbox.jail import Jail
 
 HEADER = struct.Struct(">Q")
 MAX_RESULT_BYTES = 64 * 2**20
@@ -51,24 +53,6 @@ def read_frame(stream) -> bytes | None:
 def write_frame(stream, payload: bytes) -> None:
     stream.write(HEADER.pack(len(payload)) + payload)
     stream.flush()
-
-
-def kill_user_processes(uid: int) -> None:
-    """SIGKILL every process owned by the sandbox uid (children that escaped their group)."""
-    for _ in range(3):
-        found = False
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                if os.stat(f"/proc/{entry}").st_uid == uid:
-                    os.kill(int(entry), signal.SIGKILL)
-                    found = True
-            except (FileNotFoundError, ProcessLookupError, PermissionError):
-                continue
-        if not found:
-            return
-        time.sleep(0.01)
 
 
 def collect(pid: int, fd: int, timeout: float) -> tuple[bytes, str, int]:
@@ -130,33 +114,40 @@ def describe_exit(wait_status: int) -> str:
     return f"the process exited with status {os.WEXITSTATUS(wait_status)} before returning its results"
 
 
-def handle(request: dict, *, uid: int | None, base: str) -> dict:
+def handle(request: dict, *, jail: Jail, base: str) -> dict:
     workdir = tempfile.mkdtemp(prefix="sub-", dir=base)
-    if uid is not None and os.geteuid() == 0:
-        os.chown(workdir, uid, uid)
+    if jail.uid is not None:
+        os.chown(workdir, jail.uid, jail.uid)
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
-        runner.child_main(request, write_fd, workdir, uid)
+        runner.child_main(request, write_fd, workdir, jail)
     os.close(write_fd)
     data, status, wait_status = collect(pid, read_fd, float(request["timeout"]))
-    _killpg(pid)
-    if uid is not None and os.geteuid() == 0:
-        kill_user_processes(uid)
+    left = jail.reap(pid)
     output = _tail(os.path.join(workdir, "output.txt"))
     shutil.rmtree(workdir, ignore_errors=True)
-    if status == "ok" and not (os.WIFEXITED(wait_status) and os.WEXITSTATUS(wait_status) == 0):
+    if status == "ok" and not (data and os.WIFEXITED(wait_status) and os.WEXITSTATUS(wait_status) == 0):
         status = "crashed"
+    if status == "ok" and left:
+        status = "left_running"
     detail = {"ok": "", "timeout": f"took longer than {request['timeout']:g} s",
               "too_big": f"returned more than {MAX_RESULT_BYTES // 2**20} MB of data",
+              "left_running": f"left {left} process{'es' if left > 1 else ''} running after it returned "
+                              "(they were stopped); a graded function must not start background processes",
               "crashed": describe_exit(wait_status)}[status]
     return {"status": status, "detail": detail, "result": np.frombuffer(data, dtype=np.uint8), "output": output}
 
 
 def _tail(path: str) -> str:
+    """The end of the child's output file; never follows a link the child put in its place."""
     try:
-        with open(path, "rb") as f:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            return ""
+        with open(fd, "rb") as f:
             f.seek(0, os.SEEK_END)
             f.seek(max(0, f.tell() - OUTPUT_TAIL))
             return f.read().decode("utf-8", "replace")
@@ -173,15 +164,17 @@ def main(argv=None) -> None:
     sys.stdout = sys.stderr  # nothing but frames may reach the parent's pipe
     base = tempfile.mkdtemp(prefix="grader-sandbox-")
     os.chmod(base, 0o711)
+    jail = Jail.for_server(uid=args.uid, base=base)
     try:
         while (frame := read_frame(stdin)) is not None:
             try:
-                reply = handle(codec.decode(frame), uid=args.uid, base=base)
+                reply = handle(codec.decode(frame), jail=jail, base=base)
             except Exception as e:  # a grader bug, reported rather than hanging the parent
                 reply = {"status": "error", "detail": f"sandbox error: {type(e).__name__}: {e}",
                          "result": np.zeros(0, np.uint8), "output": ""}
             write_frame(stdout, codec.encode(reply))
     finally:
+        jail.close()
         shutil.rmtree(base, ignore_errors=True)
 
 

@@ -113,3 +113,50 @@ def test_an_array_used_twice_is_stored_once():
     assert len(twice) < once + 500
     back = codec.decode(twice)
     assert np.array_equal(back[0], w) and np.array_equal(back[1][0], w)
+
+
+def _npz(**members: bytes) -> bytes:
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("tree.npy", _npy(np.frombuffer(b'{"$array": "a0"}', np.uint8)))
+        for name, data in members.items():
+            zf.writestr(f"{name}.npy", data)
+    return buf.getvalue()
+
+
+def _npy(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, arr)
+    return buf.getvalue()
+
+
+def test_a_header_claiming_a_huge_array_is_refused_before_anything_is_allocated():
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (2**40,)})
+    with pytest.raises(codec.CodecError, match="claims shape"):
+        codec.decode(_npz(a0=header.getvalue() + b"\0" * 8))
+
+
+def test_an_object_array_is_refused_without_unpickling(tmp_path):
+    marker = tmp_path / "unpickled"
+    payload = f"cos\nsystem\n(S'touch {marker}'\ntR.".encode()
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "|O", "fortran_order": False, "shape": (1,)})
+    with pytest.raises(codec.CodecError, match="not plain data"):
+        codec.decode(_npz(a0=header.getvalue() + payload))
+    assert not marker.exists()
+
+
+def test_decoded_arrays_are_writable_and_keep_their_layout():
+    value = np.asfortranarray(np.arange(6.0).reshape(2, 3))
+    back = codec.decode(codec.encode(value))
+    back[0, 0] = 7.0
+    assert back.flags.writeable and back.tolist() == [[7.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+
+
+def test_unsupported_keeps_what_it_was_through_a_second_round_trip():
+    once = codec.decode(codec.encode(np.ma.array([1.0])))
+    twice = codec.decode(codec.encode({"value": once}))["value"]
+    assert twice == once and "MaskedArray" in twice.type_name

@@ -24,6 +24,7 @@ def test_equal_values_pass(got, expected):
     (13002.0, 13002, r"int\(\.\.\.\)"),
     (np.array([1.0, np.nan]), np.ones(2), "nan"),
     (np.ones(2, dtype=complex), np.ones(2), "real numbers"),
+    (np.ones(2, dtype=bool), np.ones(2), r"got booleans.*astype\(float\)"),
     (np.array([0.0, 1.0]), np.array([0, 1]), "integers"),
     (Unsupported("MaskedArray"), np.ones(2), "MaskedArray"),
     (np.array([1.0, 2.0]), np.array([1.0, 2.5]), r"1 of 2 values differ; at index \(1,\) expected 2.5, got 2"),
