@@ -54,7 +54,9 @@ def main() -> None:
         warm = statistics.median(per_page(results, pictures_on=True) for _ in range(5))
         print(f"rendering {len(results)} feedback pages ({failing} with a failing exercise):")
         print(f"  no pictures        {base * 1e3:7.2f} ms/page  (baseline)")
-        print(f"  pictures, cold     {cold * 1e3:7.2f} ms/page  ({cold / base:5.1f}x)")
+        drawn = sum(uri is not None for uri in pictures._CACHE.values())
+        print(f"  pictures, cold     {cold * 1e3:7.2f} ms/page  ({cold / base:5.1f}x); {drawn} pictures drawn, "
+              f"{(cold - base) * len(results) / max(drawn, 1) * 1e3:.0f} ms each")
         print(f"  pictures, cached   {warm * 1e3:7.2f} ms/page  ({warm / base:5.1f}x)")
 
         many = Path(tmp, "many")

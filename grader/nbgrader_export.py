@@ -7,13 +7,17 @@ that cell's *auto* score for the student, written through ``nbgrader.api.Gradebo
 their no-double-penalty and hidden cases, instead of nbgrader's all-or-nothing cell outcomes. A
 manual score an instructor gave in formgrader stays and still takes precedence, as in nbgrader.
 
-What it leaves out: submission timestamps (nbgrader's late penalties need ``nbgrader collect`` /
+Run it after ``nbgrader autograde`` (which would overwrite the auto scores with its own). What it
+leaves out: submission timestamps (nbgrader's late penalties need ``nbgrader collect`` /
 ``autograde`` to record them) and comments.
 """
 from __future__ import annotations
 
 import json
+import os
 import re
+import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,12 +106,19 @@ def export(assignment_id: str, graded: Path, db_url: str) -> Exported:
     ``nbgrader generate_assignment`` has not put them there yet.
     """
     from nbgrader.api import Gradebook, MissingEntry
+    from sqlalchemy.exc import SAWarning
 
     saved = read_results(graded, assignment_id)
     cells = grade_cells(assignment_id)
     notebook = notebook_path(assignment_id).stem
     done = Exported()
-    with Gradebook(db_url) as gb:
+    # a new gradebook asks the `alembic` command (installed next to this python) for its version
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"
+    # nbgrader's own add_submission triggers SQLAlchemy autoflush warnings (autograde prints them too)
+    with warnings.catch_warnings(), Gradebook(db_url) as gb:
+        warnings.simplefilter("ignore", SAWarning)
         gb.update_or_create_assignment(assignment_id)
         try:
             gb.find_notebook(notebook, assignment_id)

@@ -57,10 +57,10 @@ def register(*names: str):
 def drawer(assignment_id: str, exercise_name: str) -> Draw:
     """The registered picture for an exercise, else the generic one."""
     if assignment_id not in _LOADED:
-        _LOADED.add(assignment_id)
         module = f"{__name__}.{assignment_id}"
         if importlib.util.find_spec(module) is not None:
-            importlib.import_module(module)
+            importlib.import_module(module)  # registers its pictures; the import lock makes this once
+        _LOADED.add(assignment_id)  # only now, so that another thread never sees a half-filled registry
     from grader.pictures import generic
 
     return _REGISTRY.get(exercise_name, generic.values_vs_keras)

@@ -6,6 +6,7 @@ solution with one typical mistake joins them for ``grader grade``. Every step ru
 ``export``), and ``grader grade`` / ``grader export nbgrader`` run as subprocesses.
 """
 import csv
+import os
 import subprocess
 import sys
 
@@ -140,6 +141,26 @@ def test_export_nbgrader_puts_our_per_function_scores_in_the_gradebook(course):
             for name, cell in cells.items():
                 grade = gb.find_grade(cell.name, assignment_id, assignment_id, student)
                 assert grade.auto_score == float(row[name]) and grade.score == float(row[name]), (student, name)
+
+
+def test_export_nbgrader_creates_what_a_new_gradebook_lacks(course, tmp_path):
+    """Without `nbgrader generate_assignment` first: the assignment and its grade cells are created."""
+    from nbgrader.api import Gradebook
+
+    assignment_id, root, _ = course
+    out = root / "graded"
+    if not (out / "grades.csv").exists():
+        assert grader("grade", assignment_id, str(root), "--out", str(out), "--no-pictures").returncode == 0
+    db = f"sqlite:///{tmp_path / 'fresh.db'}"
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}  # as when .venv/bin/grader is run without activating the venv
+    proc = subprocess.run([sys.executable, "-m", "grader.cli", "export", "nbgrader", assignment_id, str(out),
+                           "--db", db], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "", "no warnings from nbgrader's internals"
+    ours = {r["student"]: float(r["score"]) for r in read_csv(out / "grades.csv")}
+    with Gradebook(db) as gb:
+        assert gb.find_assignment(assignment_id).max_score == exercises.assignment(assignment_id).max_score
+        assert {s: gb.find_submission(assignment_id, s).score for s in ours} == ours
 
 
 def test_export_nbgrader_explains_a_missing_grade_run(tmp_path):
