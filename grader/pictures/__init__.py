@@ -39,9 +39,12 @@ CACHE_SIZE = 256
 _REGISTRY: dict[str, Draw] = {}
 _LOADED: set[str] = set()
 _CACHE: OrderedDict[str, str | None] = OrderedDict()
-# matplotlib's text and font caches are shared between figures and not thread-safe; grading
-# threads hold the GIL while drawing anyway, so one drawing at a time costs nothing.
+_PENDING: dict[str, threading.Event] = {}
 _LOCK = threading.Lock()
+"""guards the cache; never held while drawing, so a cached picture never waits for a new one"""
+_DRAWING = threading.Lock()
+"""one drawing at a time: matplotlib's font and text caches are shared and not thread-safe (and
+the drawing thread holds the GIL anyway)"""
 log = logging.getLogger(__name__)
 
 
@@ -71,22 +74,31 @@ def picture(assignment_id: str, result: ExerciseResult) -> str | None:
     public = [c for c in result.cases if not c.case.hidden]
     if not public or all(c.got is None for c in public):
         return None
-    draw = drawer(assignment_id, result.exercise.name)
     key = _key(assignment_id, result.exercise.name, public)
     with _LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-        try:
-            with np.errstate(all="ignore"):  # overflow in a student's 1e308 is theirs to see, not ours to print
-                fig = draw(result.exercise, public)
-                uri = None if fig is None else data_uri(png(fig))
-        except Exception:  # a value no picture can show; the text feedback still says what is wrong
-            log.debug("no picture for %s", result.exercise.name, exc_info=True)
-            uri = None
-        _CACHE[key] = uri
-        if len(_CACHE) > CACHE_SIZE:
-            _CACHE.popitem(last=False)
+        pending = _PENDING.get(key)
+        if pending is None:
+            _PENDING[key] = threading.Event()
+    if pending is not None:  # another thread is drawing this very picture
+        pending.wait()
+        with _LOCK:
+            return _CACHE.get(key)
+    uri = None
+    try:
+        with _DRAWING, np.errstate(all="ignore"):  # a student's 1e308 overflows: theirs to see, not ours to print
+            fig = drawer(assignment_id, result.exercise.name)(result.exercise, public)
+            uri = None if fig is None else data_uri(png(fig))
+    except Exception:  # a value no picture can show; the text feedback still says what is wrong
+        log.debug("no picture for %s", result.exercise.name, exc_info=True)
+    finally:
+        with _LOCK:
+            _CACHE[key] = uri
+            if len(_CACHE) > CACHE_SIZE:
+                _CACHE.popitem(last=False)
+            _PENDING.pop(key).set()
     return uri
 
 

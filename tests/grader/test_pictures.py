@@ -114,3 +114,22 @@ def test_the_same_wrong_answer_reuses_its_picture_and_hidden_cases_are_never_dra
     with_hidden = dataclasses.replace(wrong, cases=wrong.cases + [
         CaseResult(Case((np.ones(3),), expected=np.ones(3), hidden=True), False, "", got=np.zeros(3))])
     assert pictures.picture(A1, with_hidden) is first, "a hidden case must not change the picture"
+
+
+def test_threads_asking_for_one_picture_draw_it_once_and_share_it():
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    calls = []
+
+    @pictures.register("concurrency_probe")
+    def slow(ex, cases):
+        calls.append(threading.get_ident())
+        time.sleep(0.3)  # long enough for every other thread to ask meanwhile
+        return generic.values_vs_keras(ex, cases)
+
+    ex = exercise("concurrency_probe")
+    with ThreadPoolExecutor(8) as pool:
+        uris = list(pool.map(lambda _: pictures.picture("a9_probe", results(ex, [(1.0, 2.0), (3.0, 4.0)])), range(8)))
+    assert len(calls) == 1 and len(set(uris)) == 1 and decodes(uris[0])
