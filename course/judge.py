@@ -5,6 +5,7 @@ Used identically by the self-check (public cases) and the grader (public and hid
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from course.calls import Outcome
 from course.compare import compare
@@ -19,6 +20,8 @@ class CaseResult:
     """why it failed, e.g. "expected 0.731, got 0.5" """
     hint: Hint | None = None
     """the common mistake this answer looks like, if we recognised one"""
+    got: Any = None
+    """the value the function returned (decoded plain data), kept for feedback pictures"""
 
 
 @dataclass
@@ -68,17 +71,18 @@ def judge(exercise: Exercise, case: Case, outcome: Outcome) -> CaseResult:
             return CaseResult(case, False, "not implemented yet: it still raises NotImplementedError")
         return CaseResult(case, False, f"raised {outcome.error}")
     if exercise.warnings_fail and outcome.warnings:
-        return CaseResult(case, False, f"warning: {outcome.warnings[0]}. {exercise.warning_hint}".strip())
+        return CaseResult(case, False, f"warning: {outcome.warnings[0]}. {exercise.warning_hint}".strip(),
+                          got=outcome.value)
     got = outcome.value
     if exercise.transform is not None:
         try:
             got = exercise.transform(case, got)
         except Exception as e:
-            return CaseResult(case, False, str(e))
+            return CaseResult(case, False, str(e), got=outcome.value)
     problem = compare(got, case.expected, rtol=exercise.rtol, atol=exercise.atol)
     if problem is None:
-        return CaseResult(case, True)
-    return CaseResult(case, False, problem, _recognise(exercise, case, outcome.value))
+        return CaseResult(case, True, got=outcome.value)
+    return CaseResult(case, False, problem, _recognise(exercise, case, outcome.value), got=outcome.value)
 
 
 def _recognise(exercise: Exercise, case: Case, got) -> Hint | None:

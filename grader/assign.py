@@ -6,14 +6,12 @@ gains a gradebook database, then copies the release back. A test regenerates and
 """
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from grader.solutions import ASSIGNMENTS, SOLUTIONS
+from grader import nbgrader_course
+from grader.solutions import ASSIGNMENTS
 
 
 def generate(assignment_id: str, dest: Path) -> Path:
@@ -23,17 +21,8 @@ def generate(assignment_id: str, dest: Path) -> Path:
         RuntimeError: nbgrader failed; the message carries its output.
     """
     with tempfile.TemporaryDirectory(prefix="nbgrader-course-") as tmp:
-        course = Path(tmp)
-        shutil.copytree(SOLUTIONS / assignment_id, course / "source" / assignment_id,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-        nbgrader = Path(sys.executable).with_name("nbgrader")
-        cmd = [str(nbgrader), "generate_assignment", assignment_id, "--force",
-               f"--CourseDirectory.root={course}", f"--CourseDirectory.db_url=sqlite:///{course}/gradebook.db"]
-        path = f"{nbgrader.parent}{os.pathsep}{os.environ.get('PATH', '')}"  # nbgrader runs alembic
-        proc = subprocess.run(cmd, cwd=course, capture_output=True, text=True,
-                              env={**os.environ, "PATH": path, "PYTHONWARNINGS": "ignore"})
-        if proc.returncode != 0:
-            raise RuntimeError(f"nbgrader generate_assignment {assignment_id} failed:\n{proc.stdout}{proc.stderr}")
+        course = nbgrader_course.make(Path(tmp), [assignment_id])
+        nbgrader_course.run(course, "generate_assignment", assignment_id, "--force")
         target = Path(dest) / assignment_id
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(course / "release" / assignment_id, target)

@@ -1,4 +1,4 @@
-"""The instructor's command line: ``grader grade``, ``grader solutions``, ``grader fixtures``.
+"""The instructor's command line: ``grader grade``, ``solutions``, ``assign``, ``fixtures``, ``export``, ``gradescope``.
 
 Only argument parsing lives here; each command is a function in its own module.
 """
@@ -12,10 +12,10 @@ def _grade(args) -> int:
     from grader import grade, report
 
     summary = grade.grade(args.assignment, args.submissions, args.out, workers=args.workers,
-                          timeout=args.timeout, seed=args.seed, progress=None)
+                          timeout=args.timeout, seed=args.seed, progress=None, pictures=not args.no_pictures)
     print(report.summary_table(summary, args.assignment))
     print(f"graded {summary.graded}, reused {summary.reused} earlier results, in {summary.seconds:.1f} s; "
-          f"wrote {args.out}/grades.csv, results/, feedback/")
+          f"wrote {args.out}/grades.csv, report.html, results/, feedback/")
     return 0
 
 
@@ -42,6 +42,28 @@ def _assign(args) -> int:
     return 0
 
 
+def _export_nbgrader(args) -> int:
+    from grader import nbgrader_course, nbgrader_export
+
+    db = args.db or nbgrader_course.db_url(args.course)
+    try:
+        done = nbgrader_export.export(args.assignment, args.graded, db)
+    except ValueError as e:
+        print(f"grader: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {done.grades} grades of {done.students} students ({done.created_submissions} new submissions) "
+          f"to {db}; see them with `nbgrader export` or formgrader")
+    return 0
+
+
+def _gradescope(args) -> int:
+    from grader import gradescope
+
+    path = gradescope.build(args.assignment, args.out, seed=args.seed)
+    print(f"wrote {path}: upload it as the autograder of a Gradescope programming assignment")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="grader", description="Autograde the digit-recognizer course against Keras.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -53,6 +75,7 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--timeout", type=float, default=None, help="seconds per graded function (default: per exercise)")
     g.add_argument("--seed", type=int, default=0, help="seed for the hidden cases")
     g.add_argument("--scheduler", default=None, help="Dask scheduler address, to grade on a cluster")
+    g.add_argument("--no-pictures", action="store_true", help="leave the pictures out of the feedback (faster)")
     g.set_defaults(run=_grade)
     s = sub.add_parser("solutions", help="run every reference solution and prove it earns full marks")
     s.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
@@ -63,6 +86,18 @@ def parser() -> argparse.ArgumentParser:
     r.set_defaults(run=_assign)
     f = sub.add_parser("fixtures", help="recompute the public fixtures from the Keras references")
     f.set_defaults(run=_fixtures)
+    e = sub.add_parser("export", help="export grades to another tool").add_subparsers(dest="to", required=True)
+    n = e.add_parser("nbgrader", help="write `grader grade` scores into nbgrader's gradebook")
+    n.add_argument("assignment", help="assignment id, e.g. a1_neuron")
+    n.add_argument("graded", help="the --out folder of `grader grade`")
+    n.add_argument("--course", default=".", help="the nbgrader course folder (default: here)")
+    n.add_argument("--db", default=None, help="gradebook URL (default: sqlite:///<course>/gradebook.db)")
+    n.set_defaults(run=_export_nbgrader)
+    z = sub.add_parser("gradescope", help="build the Gradescope autograder zip for an assignment")
+    z.add_argument("assignment", help="assignment id, e.g. a1_neuron")
+    z.add_argument("--out", default=".", help="folder for <assignment>-gradescope.zip (default: here)")
+    z.add_argument("--seed", type=int, default=0, help="seed for the hidden cases on Gradescope")
+    z.set_defaults(run=_gradescope)
     return p
 
 

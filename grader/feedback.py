@@ -1,46 +1,130 @@
-"""``feedback/<student>.html``: what a student reads after grading, one section per exercise."""
+"""``feedback/<student>.html``: what a student reads after grading.
+
+One self-contained page (styles inline, pictures embedded as data URIs, no scripts, nothing
+fetched) with the score, then one section per exercise: passed or not, the points, what went
+wrong on which case, the hint for a recognised mistake and, for a failing exercise, a picture of
+the student's values against Keras's (see ``grader.pictures``). Hidden cases are named by their
+label only, as in the text summary.
+"""
 from __future__ import annotations
 
 import html
 
-from grader.results import StudentResult
+from course.judge import ExerciseResult
+from grader import pictures as pictures_
+from grader.results import StudentResult, readable
 
 STYLE = """
-body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#222}
-h1{font-size:1.4rem} .score{font-size:1.2rem;font-weight:600}
-section{border:1px solid #ddd;border-radius:8px;padding:.6rem 1rem;margin:.8rem 0}
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:54rem;margin:2rem auto;padding:0 1rem;
+ color:#1d1d1f;line-height:1.45}
+h1{font-size:1.45rem;margin-bottom:.2rem} h2{font-size:1.1rem;margin:.2rem 0 .5rem}
+.score{font-size:1.25rem;font-weight:600;margin:.3rem 0}
+.bar{height:.7rem;background:#eee;border-radius:4px;overflow:hidden;max-width:24rem}
+.bar>span{display:block;height:100%;background:#2a9d4b}
+table.overview{border-collapse:collapse;margin:1rem 0} table.overview td,table.overview th{padding:.15rem .7rem;
+ text-align:left;border-bottom:1px solid #eee} table.overview a{color:inherit}
+section{border:1px solid #ddd;border-radius:8px;padding:.6rem 1rem;margin:.9rem 0}
 section.pass{border-left:6px solid #2a9d4b} section.fail{border-left:6px solid #d64545}
-.hint{background:#fff7e0;padding:.4rem .6rem;border-radius:4px} code{background:#f4f4f4;padding:0 .2rem}
+.mark-pass{color:#2a9d4b} .mark-fail{color:#d64545}
+.hint{background:#fff7e0;padding:.45rem .7rem;border-radius:4px}
+figure{margin:.6rem 0} figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{font-size:.85rem;color:#555}
+table.cases{border-collapse:collapse;font-size:.88rem;width:100%} table.cases td{padding:.15rem .4rem;
+ border-top:1px solid #eee;vertical-align:top} code{background:#f4f4f4;padding:0 .2rem;border-radius:3px}
+footer{color:#777;font-size:.8rem;margin-top:2rem}
 """
 
 
-def render(result: StudentResult) -> str:
+def text(value) -> str:
+    """HTML-escaped text; names read from disk may hold undecodable bytes, shown as �."""
+    return html.escape(readable(str(value)))
+
+
+def render(result: StudentResult, *, pictures: bool = True) -> str:
+    """The feedback page for one student.
+
+    Args:
+        result: the graded submission.
+        pictures: draw a picture for each failing exercise (costs tens of milliseconds each,
+            less when another student made the same mistake).
+    """
     a = result.assignment
-    e = html.escape
-    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-             f"<title>{e(a.title)}: feedback for {e(result.student)}</title><style>{STYLE}</style></head><body>",
-             f"<h1>{e(a.id)} — {e(a.title)}</h1>",
-             f"<p class='score'>{e(result.student)}: {result.score:g} / {a.max_score:g} points</p>"]
-    if result.problem:
-        parts.append(f"<section class='fail'><h2>Nothing could be graded</h2><p>{e(result.problem)}</p></section>")
     by_name = {r.exercise.name: r for r in result.exercises}
+    share = result.score / a.max_score if a.max_score else 0.0
+    parts = ["<!doctype html>",
+             "<html lang='en'><head><meta charset='utf-8'>",
+             "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+             f"<title>{text(a.id)} feedback for {text(result.student)}</title><style>{STYLE}</style></head><body>",
+             f"<header><h1>{text(a.id)} — {text(a.title)}</h1>",
+             f"<p class='score' id='score' data-score='{result.score:g}' data-max-score='{a.max_score:g}'>"
+             f"{text(result.student)}: {result.score:g} / {a.max_score:g} points</p>",
+             f"<div class='bar' role='img' aria-label='{share:.0%} of the points'>"
+             f"<span style='width:{share:.1%}'></span></div></header>"]
+    if result.problem:
+        parts.append(f"<section class='fail problem' id='problem'><h2>Nothing could be graded</h2>"
+                     f"<p>{text(result.problem)}</p></section>")
+    parts.append(_overview(result, by_name))
     for ex in a.exercises:
         r = by_name.get(ex.name)
-        if r is None:
-            continue
-        cls = "pass" if r.passed else "fail"
-        mark = "✔" if r.passed else "✘"
-        parts.append(f"<section class='{cls}' id='{e(ex.name)}'><h2>{mark} <code>{e(ex.name)}</code> "
-                     f"— {r.score:g} / {ex.points:g}</h2><p>{e(r.problem or _first_message(r))}</p>")
-        if r.hint:
-            parts.append(f"<p class='hint'>Hint: {e(r.hint.message)}</p>")
-        parts.append("</section>")
+        if r is not None:
+            parts.append(_section(a.id, r, pictures=pictures))
     if result.notes:
-        items = "".join(f"<li>{e(n)}</li>" for n in result.notes)
-        parts.append(f"<section><h2>Notes</h2><ul>{items}</ul></section>")
-    parts.append("</body></html>")
+        items = "".join(f"<li>{text(n)}</li>" for n in result.notes)
+        parts.append(f"<section class='notes' id='notes'><h2>Notes</h2><ul>{items}</ul></section>")
+    parts.append("<footer>Each function was called on public cases (the ones your self-check uses) and on "
+                 "hidden ones, and its answers were compared with an equivalent Keras model. "
+                 "When a function calls another graded function, it was graded with a correct version "
+                 "of that one, so each mistake costs its points once.</footer></body></html>")
     return "\n".join(parts)
 
 
-def _first_message(r) -> str:
-    return r.summary().split(" Hint: ")[0]
+def _overview(result: StudentResult, by_name: dict[str, ExerciseResult]) -> str:
+    rows = []
+    for ex in result.assignment.exercises:
+        r = by_name.get(ex.name)
+        passed = bool(r and r.passed)
+        score = r.score if r else 0.0
+        mark = "<span class='mark-pass'>✔</span>" if passed else "<span class='mark-fail'>✘</span>"
+        name = f"<a href='#ex-{text(ex.name)}'>{text(ex.name)}</a>" if r else text(ex.name)
+        rows.append(f"<tr><td>{mark}</td><td><code>{name}</code></td><td>{score:g} / {ex.points:g}</td></tr>")
+    return ("<table class='overview'><thead><tr><th></th><th>function</th><th>points</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")
+
+
+def _section(assignment_id: str, r: ExerciseResult, *, pictures: bool) -> str:
+    ex = r.exercise
+    state = "pass" if r.passed else "fail"
+    mark = "✔" if r.passed else "✘"
+    parts = [f"<section class='exercise {state}' id='ex-{text(ex.name)}' data-exercise='{text(ex.name)}' "
+             f"data-passed='{str(r.passed).lower()}'>",
+             f"<h2><span class='mark-{state}'>{mark}</span> <code>{text(ex.name)}</code> — "
+             f"{r.score:g} / {ex.points:g} points</h2>",
+             f"<p class='summary'>{text(r.problem or r.summary().split(' Hint: ')[0])}</p>"]
+    if r.hint:
+        parts.append(f"<p class='hint'><strong>Hint:</strong> {text(r.hint.message)}</p>")
+    if pictures and not r.passed:
+        uri = pictures_.picture(assignment_id, r)
+        if uri:
+            parts.append(f"<figure><img src='{uri}' alt='a picture of your {text(ex.name)} against Keras'>"
+                         "<figcaption>Public cases only: your values against Keras's.</figcaption></figure>")
+    if r.cases:
+        parts.append(_cases(r))
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _cases(r: ExerciseResult) -> str:
+    rows = []
+    for c in r.cases:
+        if c.case.hidden:
+            what = f"hidden case ({text(c.case.label)})"
+        else:
+            what = f"<code>{text(c.case.call_text(r.exercise.name))}</code>"
+            if c.case.label:
+                what += f" <span class='label'>[{text(c.case.label)}]</span>"
+        mark = "<span class='mark-pass'>✔</span>" if c.passed else "<span class='mark-fail'>✘</span>"
+        rows.append(f"<tr class='{'pass' if c.passed else 'fail'}'><td>{mark}</td><td>{what}</td>"
+                    f"<td>{text(c.message)}</td></tr>")
+    n_pass = sum(c.passed for c in r.cases)
+    return (f"<details{'' if r.passed else ' open'}><summary>{n_pass} of {len(r.cases)} cases pass</summary>"
+            f"<table class='cases'>{''.join(rows)}</table></details>")

@@ -23,7 +23,7 @@ from course.calls import Outcome
 from course.exercises.base import Assignment, Case
 from course.fixtures import case_to_plain, public_cases
 from course.judge import ExerciseResult, judge_all
-from grader import feedback, references, solutions
+from grader import class_report, feedback, references, solutions
 from grader.results import StudentResult, atomic_write, csv_row, is_current, read_json, write_csv
 from grader.sandbox.client import Sandbox
 from grader.submissions import Submission, discover
@@ -104,8 +104,10 @@ class Summary:
 
 
 def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = None, timeout: float | None = None,
-          seed: int = 0, progress: bool | None = None) -> Summary:
+          seed: int = 0, progress: bool | None = None, pictures: bool = True) -> Summary:
     """Grade every student folder in ``submissions_dir`` into ``out``; see the module docstring.
+
+    ``pictures=False`` leaves the pictures out of the feedback pages (faster).
 
     Raises:
         KeyError: unknown assignment. NotADirectoryError: no such submissions folder.
@@ -124,15 +126,18 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
             todo.append(sub)
     if todo:
         plan = make_plan(assignment_id, seed=seed, timeout=timeout)
-        _grade_all(todo, plan, out, workers or os.cpu_count() or 1, progress)
+        _grade_all(todo, plan, out, workers or os.cpu_count() or 1, progress, pictures)
         summary.graded = len(todo)
-    summary.rows = [csv_row(read_json(out / "results" / f"{s.student}.json"), assignment) for s in subs]
+    saved = [read_json(out / "results" / f"{s.student}.json") for s in subs]
+    summary.rows = [csv_row(r, assignment) for r in saved]
     write_csv(out / "grades.csv", summary.rows, assignment)
+    class_report.write(out / "report.html", saved, assignment)
     summary.seconds = time.perf_counter() - start
     return summary
 
 
-def _grade_all(todo: list[Submission], plan: Plan, out: Path, workers: int, progress: bool | None) -> None:
+def _grade_all(todo: list[Submission], plan: Plan, out: Path, workers: int, progress: bool | None,
+               pictures: bool = True) -> None:
     local = threading.local()
     sandboxes: list[Sandbox] = []
     lock = threading.Lock()
@@ -146,7 +151,7 @@ def _grade_all(todo: list[Submission], plan: Plan, out: Path, workers: int, prog
 
     def one(sub: Submission) -> None:
         result = grade_submission(sub, plan, sandbox())
-        save(result, out)
+        save(result, out, pictures=pictures)
 
     show = sys.stderr.isatty() if progress is None else progress
     try:
@@ -160,8 +165,8 @@ def _grade_all(todo: list[Submission], plan: Plan, out: Path, workers: int, prog
             s.close()
 
 
-def save(result: StudentResult, out: Path) -> None:
+def save(result: StudentResult, out: Path, *, pictures: bool = True) -> None:
     import json
 
-    atomic_write(out / "feedback" / f"{result.student}.html", feedback.render(result))
+    atomic_write(out / "feedback" / f"{result.student}.html", feedback.render(result, pictures=pictures))
     atomic_write(out / "results" / f"{result.student}.json", json.dumps(result.to_gradescope(), indent=1))

@@ -17,7 +17,7 @@ from pathlib import Path
 from course.exercises.base import Assignment
 from course.judge import ExerciseResult
 
-GRADER_VERSION = 1
+GRADER_VERSION = 2
 
 
 @dataclass
@@ -48,9 +48,12 @@ class StudentResult:
             r = by_name.get(ex.name)
             output = r.summary() if r else self.problem or "not graded"
             passed = bool(r and r.passed)
-            tests.append({"name": ex.name, "score": r.score if r else 0.0, "max_score": ex.points,
-                          "status": "passed" if passed else "failed", "output": output,
-                          "visibility": "visible"})
+            test = {"name": ex.name, "score": r.score if r else 0.0, "max_score": ex.points,
+                    "status": "passed" if passed else "failed", "output": output,
+                    "visibility": "visible"}
+            if r and r.hint:  # the class report counts the common mistakes
+                test["extra_data"] = {"hint": r.hint.name}
+            tests.append(test)
         overall = self.problem or f"{self.score:g} / {self.assignment.max_score:g}"
         if self.notes:
             overall += "\nNotes:\n" + "\n".join(f"- {n}" for n in self.notes)
@@ -58,6 +61,7 @@ class StudentResult:
             "score": self.score,
             "execution_time": round(self.seconds, 3),
             "output": overall,
+            "output_format": "text",  # the default renders HTML, and outputs quote students' code
             "tests": tests,
             "extra_data": {"student": self.student, "assignment": self.assignment.id,
                            "max_score": self.assignment.max_score, "fingerprint": self.fingerprint,
@@ -96,9 +100,14 @@ def is_current(saved: dict | None, *, fingerprint: str, seed: int) -> bool:
             and extra.get("grader_version") == GRADER_VERSION)
 
 
+def readable(name: str) -> str:
+    """``name`` as valid UTF-8 text: bytes of a folder name that are not UTF-8 become "�"."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def csv_row(saved: dict, assignment: Assignment) -> dict:
     scores = {t.get("name"): t.get("score", 0) for t in saved.get("tests", [])}
-    row = {"student": saved["extra_data"]["student"], "score": f"{saved.get('score', 0):g}",
+    row = {"student": readable(saved["extra_data"]["student"]), "score": f"{saved.get('score', 0):g}",
            "max_score": f"{assignment.max_score:g}"}
     row.update({name: f"{scores.get(name, 0):g}" for name in assignment.names})
     return row

@@ -1,0 +1,91 @@
+"""What pictures in the feedback pages cost, per submission, against pages without them.
+
+1. Rendering alone: ``feedback.render`` for every student of the sample class, without pictures
+   (the baseline), with pictures from a cold cache, and again with the cache warm (a class where
+   the same mistakes come back, as they do).
+2. End to end: ``grader.grade`` on the sample class copied ``--copies`` times, pictures on vs
+   off, alternating, with the time spent in ``feedback.render`` measured inside the run.
+
+    .venv/bin/python benchmarks/feedback_pictures.py [--assignment a1_neuron] [--copies 8]
+
+Timings on a shared machine are noisy: compare the ratios, and run it twice.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from grader import feedback, pictures, samples
+from grader.grade import grade, grade_submission, make_plan
+from grader.sandbox.client import Sandbox
+from grader.submissions import discover
+
+
+def per_page(results, *, pictures_on: bool) -> float:
+    start = time.perf_counter()
+    for r in results:
+        feedback.render(r, pictures=pictures_on)
+    return (time.perf_counter() - start) / len(results)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--assignment", default="a1_neuron")
+    p.add_argument("--copies", type=int, default=8)
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-pictures-") as tmp:
+        one = Path(tmp, "one")
+        samples.sample_class(args.assignment, one, with_loop=False)
+        plan = make_plan(args.assignment, seed=0)
+        sandbox = Sandbox()
+        try:
+            results = [grade_submission(sub, plan, sandbox) for sub in discover(one, args.assignment)]
+        finally:
+            sandbox.close()
+        failing = sum(any(not e.passed for e in r.exercises) for r in results)
+        per_page(results, pictures_on=True)  # import matplotlib and warm its font cache: not per page
+        base = statistics.median(per_page(results, pictures_on=False) for _ in range(5))
+        pictures._CACHE.clear()
+        cold = per_page(results, pictures_on=True)
+        warm = statistics.median(per_page(results, pictures_on=True) for _ in range(5))
+        print(f"rendering {len(results)} feedback pages ({failing} with a failing exercise):")
+        print(f"  no pictures        {base * 1e3:7.2f} ms/page  (baseline)")
+        drawn = sum(uri is not None for uri in pictures._CACHE.values())
+        print(f"  pictures, cold     {cold * 1e3:7.2f} ms/page  ({cold / base:5.1f}x); {drawn} pictures drawn, "
+              f"{(cold - base) * len(results) / max(drawn, 1) * 1e3:.0f} ms each")
+        print(f"  pictures, cached   {warm * 1e3:7.2f} ms/page  ({warm / base:5.1f}x)")
+
+        many = Path(tmp, "many")
+        for folder in sorted(one.iterdir()):
+            for i in range(args.copies):
+                shutil.copytree(folder, many / f"{folder.name}_{i}")
+        n = len(list(many.iterdir()))
+        # Wall time on a shared machine swings by seconds, so time the feedback pages themselves too.
+        spent = {"render": 0.0}
+        render = feedback.render
+
+        def timed(result, **kwargs):
+            start = time.perf_counter()
+            page = render(result, **kwargs)
+            spent["render"] += time.perf_counter() - start
+            return page
+
+        feedback.render = timed
+        print(f"grader grade, {n} submissions ({args.copies} copies of each), cold picture cache each run:")
+        for flag in (False, True, False, True):
+            pictures._CACHE.clear()
+            spent["render"] = 0.0
+            start = time.perf_counter()
+            grade(args.assignment, many, Path(tmp, f"out-{flag}-{time.time_ns()}"), seed=0, progress=False,
+                  pictures=flag)
+            wall = time.perf_counter() - start
+            print(f"  {'pictures   ' if flag else 'no pictures'}  {wall:6.2f} s wall, {n / wall:6.1f} submissions/s; "
+                  f"feedback pages {spent['render'] * 1e3 / n:6.2f} ms/submission")
+        feedback.render = render
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""A sample class graded once per session by the real ``grader grade``, for the output-file tests."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from grader import samples
+
+QUOTED_NAME = 'Zoë O\'Brien, "Z" <b>&amp;'
+"""a student folder whose name needs CSV quoting and HTML escaping"""
+UNDECODABLE_NAME = b"caf\xe9"
+"""a folder name that is not UTF-8 (Latin-1 é), as zips from some LMSs produce"""
+
+
+@dataclass
+class GradedClass:
+    assignment_id: str
+    class_dir: Path
+    out: Path
+    expected: dict[str, dict[str, float]]
+    """per student, the score each function should get"""
+    quoted_mistake: str
+    """the mistake (a key of ``samples.MISTAKES``) the student ``QUOTED_NAME`` made"""
+
+
+def grade_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "grader.cli", *args], capture_output=True, text=True)
+
+
+@pytest.fixture(scope="session")
+def graded_class(tmp_path_factory):
+    """``graded_class(assignment_id)``: the sample class plus two awkwardly named students, graded."""
+    cache: dict[str, GradedClass] = {}
+
+    def grade(assignment_id: str) -> GradedClass:
+        if assignment_id in cache:
+            return cache[assignment_id]
+        from course import exercises
+
+        root = tmp_path_factory.mktemp(f"class-{assignment_id}")
+        class_dir = root / "class"
+        expected = samples.sample_class(assignment_id, class_dir, with_loop=False)
+        assignment = exercises.assignment(assignment_id)
+        name, mistake = next(((n, m) for n, m in samples.MISTAKES.get(assignment_id, {}).items() if m.hint),
+                             (None, None))
+        overrides = {mistake.function: mistake.source} if mistake else {}
+        samples.write_py(class_dir / QUOTED_NAME, assignment_id, overrides)
+        expected[QUOTED_NAME] = samples.expected_scores(assignment, tuple(overrides))
+        undecodable = os.fsdecode(os.path.join(os.fsencode(class_dir), UNDECODABLE_NAME))
+        samples.write_py(Path(undecodable), assignment_id)
+        expected[os.path.basename(undecodable)] = samples.expected_scores(assignment)
+        out = root / "out"
+        proc = grade_cli("grade", assignment_id, str(class_dir), "--out", str(out))
+        assert proc.returncode == 0, proc.stderr
+        cache[assignment_id] = GradedClass(assignment_id, class_dir, out, expected, name)
+        return cache[assignment_id]
+
+    return grade
