@@ -25,7 +25,7 @@ def generate(assignment_id: str, dest: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="nbgrader-course-") as tmp:
         course = Path(tmp)
         shutil.copytree(SOLUTIONS / assignment_id, course / "source" / assignment_id,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.keras"))  # no trained model ships
         nbgrader = Path(sys.executable).with_name("nbgrader")
         cmd = [str(nbgrader), "generate_assignment", assignment_id, "--force",
                f"--CourseDirectory.root={course}", f"--CourseDirectory.db_url=sqlite:///{course}/gradebook.db"]

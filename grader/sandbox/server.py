@@ -1,9 +1,10 @@
 """The fork server: a warm NumPy process that runs each request in a fresh, limited child.
 
-Started by ``grader.sandbox.client`` as ``python -m grader.sandbox.server [--uid N]``. It never
-imports TensorFlow or any reference answer, so a child forked from it has nothing to find. It
-reads length-prefixed ``course.codec`` frames on stdin and answers each with one frame on stdout:
-``{"status": "ok" | "timeout" | "crashed", "detail": str, "result": bytes, "output": str}``.
+Started by ``grader.sandbox.client`` as ``python -m grader.sandbox.server [--uid N] [--preload keras]``.
+It never imports any reference answer, so a child forked from it has nothing to find; it imports
+TensorFlow only with ``--preload keras``, for exercises that need Keras (A4's ``build_model``).
+It reads length-prefixed ``course.codec`` frames on stdin and answers each with one frame on
+stdout: ``{"status": "ok" | "timeout" | "crashed", "detail": str, "result": bytes, "output": str}``.
 """
 from __future__ import annotations
 
@@ -38,6 +39,29 @@ def preload() -> None:
     except Exception:
         pass
     from course import data  # noqa: F401  (the loader, not the checks)
+
+    # NumPy imports some modules only on first use (default_rng imports `secrets`); import them
+    # here, where the standard library is readable, since the sandbox user may not be able to
+    np.random.default_rng(0)
+
+
+def preload_keras() -> None:
+    """Import TensorFlow and Keras, without starting TensorFlow's runtime, so children start warm.
+
+    Forking is safe only while this process has a single thread: TensorFlow starts its thread
+    pools on the first operation, which must therefore happen in each child, never here (a
+    child forked after it would hang). ``handle`` checks before every fork.
+    """
+    from grader.quiet import keras
+
+    keras(initialize=False)
+    from course import data, models  # noqa: F401  (the adapters the children call)
+
+    data.load_mnist()  # read once here; children share the pages
+
+
+def threads() -> int:
+    return len(os.listdir("/proc/self/task"))
 
 
 def read_frame(stream) -> bytes | None:
@@ -130,7 +154,9 @@ def describe_exit(wait_status: int) -> str:
     return f"the process exited with status {os.WEXITSTATUS(wait_status)} before returning its results"
 
 
-def handle(request: dict, *, uid: int | None, base: str) -> dict:
+def handle(request: dict, *, uid: int | None, base: str, single_threaded: bool = False) -> dict:
+    if single_threaded and threads() != 1:
+        raise RuntimeError(f"this process has {threads()} threads; forking it now could hang the child")
     workdir = tempfile.mkdtemp(prefix="sub-", dir=base)
     if uid is not None and os.geteuid() == 0:
         os.chown(workdir, uid, uid)
@@ -167,8 +193,12 @@ def _tail(path: str) -> str:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--uid", type=int, default=None, help="run children as this uid (when root)")
+    parser.add_argument("--preload", choices=["keras"], action="append", default=[],
+                        help="also import this heavy library once, for exercises that need it")
     args = parser.parse_args(argv)
     preload()
+    if "keras" in args.preload:
+        preload_keras()
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing but frames may reach the parent's pipe
     base = tempfile.mkdtemp(prefix="grader-sandbox-")
@@ -176,7 +206,7 @@ def main(argv=None) -> None:
     try:
         while (frame := read_frame(stdin)) is not None:
             try:
-                reply = handle(codec.decode(frame), uid=args.uid, base=base)
+                reply = handle(codec.decode(frame), uid=args.uid, base=base, single_threaded=bool(args.preload))
             except Exception as e:  # a grader bug, reported rather than hanging the parent
                 reply = {"status": "error", "detail": f"sandbox error: {type(e).__name__}: {e}",
                          "result": np.zeros(0, np.uint8), "output": ""}
