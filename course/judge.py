@@ -22,6 +22,8 @@ class CaseResult:
     """the common mistake this answer looks like, if we recognised one"""
     got: Any = None
     """the value the function returned (decoded plain data), kept for feedback pictures"""
+    credit: float | None = None
+    """for an exercise with partial credit (``Exercise.scale``), the fraction of its points earned"""
 
 
 @dataclass
@@ -37,7 +39,12 @@ class ExerciseResult:
 
     @property
     def score(self) -> float:
-        return self.exercise.points if self.passed else 0.0
+        if self.passed:
+            return self.exercise.points
+        credits = [c.credit for c in self.cases]
+        if self.problem or not credits or any(c is None for c in credits):
+            return 0.0
+        return round(self.exercise.points * min(credits), 2)  # partial credit: the weakest case counts
 
     @property
     def first_failure(self) -> CaseResult | None:
@@ -52,12 +59,17 @@ class ExerciseResult:
         if self.problem:
             return self.problem
         n_pass = sum(c.passed for c in self.cases)
+        if self.exercise.scale is not None and self.cases:  # a measurement: say what it was
+            return " ".join(c.message for c in self.cases)
         if self.passed:
             return f"all {n_pass} cases pass"
         bad = self.first_failure
-        where = f"hidden case ({bad.case.label})" if bad.case.hidden else bad.case.call_text(self.exercise.name)
-        if bad.case.label and not bad.case.hidden:
-            where += f" [{bad.case.label}]"
+        if bad.case.hidden:
+            where = f"hidden case ({bad.case.label})"
+        elif self.exercise.adapter is not None:  # the case's arguments are the adapter's, not the function's
+            where = f"{self.exercise.name} ({bad.case.label})"
+        else:
+            where = bad.case.call_text(self.exercise.name) + (f" [{bad.case.label}]" if bad.case.label else "")
         text = f"{n_pass} of {len(self.cases)} cases pass. {where}: {bad.message}."
         if self.hint:
             text += f" Hint: {self.hint.message}"
@@ -79,10 +91,24 @@ def judge(exercise: Exercise, case: Case, outcome: Outcome) -> CaseResult:
             got = exercise.transform(case, got)
         except Exception as e:
             return CaseResult(case, False, str(e), got=outcome.value)
+    if exercise.scale is not None:
+        return _on_scale(exercise, case, got)
     problem = compare(got, case.expected, rtol=exercise.rtol, atol=exercise.atol)
     if problem is None:
         return CaseResult(case, True, got=outcome.value)
     return CaseResult(case, False, problem, _recognise(exercise, case, outcome.value), got=outcome.value)
+
+
+def _on_scale(exercise: Exercise, case: Case, value) -> CaseResult:
+    """Partial credit for a measured value (the transform's result, e.g. a test accuracy)."""
+    scale = exercise.scale
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value == value:
+        return CaseResult(case, False, f"could not measure the {scale.what} (got {value!r})")
+    fraction = scale.fraction(float(value))
+    earned = round(exercise.points * fraction, 2)
+    message = (f"{scale.what} {value:.2%}: {earned:g} of {exercise.points:g} points "
+               f"({scale.rule()}).")
+    return CaseResult(case, fraction >= 1.0, message, credit=fraction)
 
 
 def _recognise(exercise: Exercise, case: Case, got) -> Hint | None:

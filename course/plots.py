@@ -1,4 +1,5 @@
-"""Pictures for the notebooks: digits, activation functions, weights, a network's activations, mistakes.
+"""Pictures for the notebooks: digits, activation functions, weights, a network's activations,
+mistakes, training.
 
 Plain NumPy and matplotlib, never TensorFlow, and no pyplot: each helper builds a
 ``matplotlib.figure.Figure`` (or draws on the ``ax`` you pass) and returns the figure, so it works
@@ -259,37 +260,6 @@ def network_flow(image, activations, labels=None) -> Figure:
     return fig
 
 
-def weight_images(weights, ncols: int = 8) -> Figure:
-    """Each neuron's weights as a 28x28 image: green where it wants ink, pink where it doesn't.
-
-    Args:
-        weights: (n, 784), one row per neuron, e.g. the first layer's ``W`` of shape (16, 784).
-        ncols: images per row.
-
-    Returns:
-        The matplotlib Figure, one Axes per neuron (titled with its index) and a colour bar.
-        Each image has its own symmetric colour scale, so white is always weight 0.
-    """
-    weights = np.asarray(weights, dtype=np.float64)
-    if weights.ndim != 2 or weights.shape[1] != SIDE * SIDE:
-        raise ValueError(f"'weights' should have shape (n, 784), one row per neuron; received shape {weights.shape}")
-    n = len(weights)
-    ncols = max(1, min(ncols, n))
-    nrows = -(-n // ncols)
-    fig = _new_figure((1.5 * ncols + 0.8, 1.6 * nrows))
-    axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
-    for j, ax in enumerate(axes):
-        _no_ticks(ax)
-        if j >= n:
-            ax.set_axis_off()
-            continue
-        limit = float(np.abs(weights[j]).max()) or 1.0
-        image = ax.imshow(weights[j].reshape(SIDE, SIDE), cmap="PiYG", vmin=-limit, vmax=limit)
-        ax.set_title(f"neuron {j}", fontsize=8)
-    fig.colorbar(image, ax=list(axes), fraction=0.02, pad=0.02, ticks=[], label="negative  ←  0  →  positive")
-    return fig
-
-
 def misclassified(images, labels, guesses, max_digits: int = 24, ncols: int = 8) -> Figure:
     """A grid of the digits the network gets wrong, each titled "label → guess".
 
@@ -328,4 +298,136 @@ def misclassified(images, labels, guesses, max_digits: int = 24, ncols: int = 8)
     for ax in axes[len(shown):]:
         ax.set_axis_off()
     fig.suptitle(f"{title} (label → guess)" + (f"; the first {len(shown)}" if len(wrong) > len(shown) else ""))
+
+
+def learning_curves(history) -> Figure:
+    """Plot the cost and the accuracy after each epoch, on the training and validation digits.
+
+    Args:
+        history: what ``model.fit`` returns (a Keras ``History``; its ``.history`` is used), or a
+            dict of lists, one number per epoch: ``"loss"`` and optionally ``"val_loss"``,
+            ``"accuracy"``, ``"val_accuracy"``.
+
+    Returns:
+        The matplotlib Figure: the cost on the left, the accuracy on the right (when recorded).
+
+    Raises:
+        ValueError: there is no ``"loss"``, or the curves have different lengths.
+    """
+    curves = getattr(history, "history", history)
+    if not isinstance(curves, dict) or not curves.get("loss"):
+        raise ValueError(f"'history' should hold a 'loss' per epoch; received keys {sorted(curves or {})}")
+    epochs = len(curves["loss"])
+    lengths = {k: len(v) for k, v in curves.items() if k in ("loss", "val_loss", "accuracy", "val_accuracy")}
+    if any(n != epochs for n in lengths.values()):
+        raise ValueError(f"every curve should have one value per epoch ({epochs}); received lengths {lengths}")
+    panels = [("loss", "cost")] + ([("accuracy", "accuracy")] if "accuracy" in curves else [])
+    fig = _new_figure((4.2 * len(panels), 3.2))
+    x = np.arange(1, epochs + 1)
+    for ax, (key, label) in zip(np.atleast_1d(fig.subplots(1, len(panels))), panels):
+        ax.plot(x, curves[key], marker="o", markersize=3, label="training digits")
+        if f"val_{key}" in curves:
+            ax.plot(x, curves[f"val_{key}"], marker="o", markersize=3, label="validation digits")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    return fig
+
+
+def confusion_matrix(labels, predictions, ax=None) -> Figure:
+    """Show how often each digit (row) was read as each digit (column); the diagonal is right.
+
+    Args:
+        labels: (n,) the true digits, 0..9.
+        predictions: (n,) the digits the network read, 0..9.
+        ax: a matplotlib Axes to draw on; by default a new figure.
+
+    Returns:
+        The matplotlib Figure: a 10x10 image of the counts, each cell labelled with its count.
+
+    Raises:
+        ValueError: the arrays differ in shape or hold something other than the digits 0..9.
+    """
+    labels, predictions = np.asarray(labels), np.asarray(predictions)
+    if labels.shape != predictions.shape or labels.ndim != 1:
+        raise ValueError(f"'labels' and 'predictions' should both have shape (n,); received shapes "
+                         f"{labels.shape} and {predictions.shape}")
+    for name, values in (("labels", labels), ("predictions", predictions)):
+        if values.size and (values.dtype.kind not in "iu" or values.min() < 0 or values.max() > 9):
+            raise ValueError(f"{name!r} should hold the digits 0..9 as integers; received dtype {values.dtype}")
+    counts = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(counts, (labels, predictions), 1)  # counts[true, read] += 1
+    fig, ax = _figure_and_axes(ax, (5.0, 4.4))
+    ax.imshow(counts, cmap="Blues")
+    for (i, j), n in np.ndenumerate(counts):
+        if n:
+            ax.text(j, i, str(n), ha="center", va="center", fontsize=7,
+                    color="white" if n > counts.max() / 2 else "black")
+    ax.set_xticks(range(10))
+    ax.set_yticks(range(10))
+    ax.set_xlabel("read as")
+    ax.set_ylabel("true digit")
+    ax.set_title(f"{np.trace(counts)} of {labels.size} right")
+    return fig
+
+
+def weight_images(weights, titles=None, columns: int = 8) -> Figure:
+    """Show each neuron's 784 incoming weights as a 28x28 image: green positive, pink negative.
+
+    Args:
+        weights: (n, 784), one row per neuron: the first layer's ``W`` in the course's
+            ``(n_out, n_in)`` convention (a Keras kernel is ``W.T``).
+        titles: n strings, or None for "neuron 0", "neuron 1", ...
+        columns: images per row.
+
+    Returns:
+        The matplotlib Figure, one Axes per neuron, each scaled to its own largest |weight|.
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.ndim != 2 or weights.shape[1] != SIDE * SIDE:
+        tip = ": is it the Keras kernel? pass W = kernel.T" if weights.shape[:1] == (SIDE * SIDE,) else ""
+        raise ValueError(f"'weights' should have shape (n, 784); received shape {weights.shape}{tip}")
+    n = weights.shape[0]
+    titles = [f"neuron {i}" for i in range(n)] if titles is None else list(titles)
+    if len(titles) != n:
+        raise ValueError(f"'titles' should have one entry per neuron ({n}); received {len(titles)}")
+    rows = -(-n // columns)
+    fig = _new_figure((1.5 * min(n, columns), 1.6 * rows))
+    axes = np.atleast_1d(fig.subplots(rows, min(n, columns))).ravel()
+    for ax, w, title in zip(axes, weights, titles):
+        limit = float(np.abs(w).max()) or 1.0
+        ax.imshow(w.reshape(SIDE, SIDE), cmap="PiYG", vmin=-limit, vmax=limit)
+        ax.set_title(title, fontsize=8)
+        _no_ticks(ax)
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return fig
+
+
+def compare_runs(runs, key: str = "val_accuracy", ax=None) -> Figure:
+    """Plot one learning curve of several training runs on the same axes, to compare them.
+
+    Args:
+        runs: ``{name: history}``, each a Keras ``History`` or a dict of per-epoch lists as in
+            :func:`learning_curves`.
+        key: which curve to draw, e.g. ``"val_accuracy"`` or ``"loss"``.
+        ax: a matplotlib Axes to draw on; by default a new figure.
+
+    Returns:
+        The matplotlib Figure, one line per run.
+
+    Raises:
+        ValueError: a run did not record ``key``.
+    """
+    fig, ax = _figure_and_axes(ax, (5.0, 3.2))
+    for name, history in runs.items():
+        curves = getattr(history, "history", history)
+        if not isinstance(curves, dict) or not curves.get(key):
+            raise ValueError(f"run {name!r} has no {key!r} curve; it recorded {sorted(curves or {})}")
+        ax.plot(np.arange(1, len(curves[key]) + 1), curves[key], marker="o", markersize=3, label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(key.replace("val_", "validation ").replace("_", " "))
+    ax.grid(alpha=0.3)
+    ax.legend()
     return fig

@@ -38,9 +38,20 @@ def stderr_silenced():
         os.close(devnull)
 
 
-def keras():
-    """The ``keras`` module, imported quietly (TensorFlow backend, CPU only)."""
-    if "keras" in sys.modules and "tensorflow" in sys.modules:
+_initialized = False
+
+
+def keras(*, initialize: bool = True):
+    """The ``keras`` module, imported quietly (TensorFlow backend, CPU only).
+
+    Args:
+        initialize: also run a first operation, which starts TensorFlow's runtime (and its thread
+            pools) while stderr is silenced. A process that will ``fork`` children that use
+            TensorFlow must pass False: a child forked after the runtime started inherits its
+            threads' locks and can hang.
+    """
+    global _initialized
+    if "keras" in sys.modules and "tensorflow" in sys.modules and (_initialized or not initialize):
         return sys.modules["keras"]
     for key, value in QUIET_ENV.items():
         os.environ.setdefault(key, value)
@@ -50,5 +61,7 @@ def keras():
 
         tf.get_logger().setLevel("ERROR")
         tf.autograph.set_verbosity(0)
-        tf.constant(0.0) + 1.0  # the first op initialises the runtime, which logs too
+        if initialize:
+            tf.constant(0.0) + 1.0  # the first op initialises the runtime, which logs too
+            _initialized = True
     return _keras

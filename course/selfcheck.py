@@ -7,10 +7,16 @@ ahead of time and ship with the course.
 """
 from __future__ import annotations
 
+import functools
+
 from course import exercises
 from course.calls import call
 from course.fixtures import public_cases
 from course.judge import ExerciseResult, judge_all
+
+
+NOT_CHECKED = ("the grader loads it in a sandbox and measures its test accuracy; check it in your "
+               "notebook with model.evaluate on the test digits")
 
 
 class CheckFailed(AssertionError):
@@ -23,10 +29,14 @@ class CheckFailed(AssertionError):
 def run_check(name: str, fn) -> ExerciseResult:
     """Run ``fn`` on the public cases of the exercise called ``name``."""
     assignment, exercise = exercises.find(name)
+    if exercise.artifact:
+        return ExerciseResult(exercise, problem=f"{name} is a file, not a function: {NOT_CHECKED}")
     cases = public_cases(assignment.id)[name]
     if not callable(fn):
         result = ExerciseResult(exercise, problem=f"{name} should be a function, got {type(fn).__name__}")
         return result
+    if exercise.adapter is not None:  # it returns an object (a Keras model): the adapter reads it
+        fn = functools.partial(exercise.adapter, fn)
     return judge_all(exercise, cases, [call(fn, c.args, c.kwargs) for c in cases])
 
 

@@ -15,18 +15,18 @@ from grader.solutions import notebook_path
 def check_one(assignment_id: str, *, execute: bool = True) -> tuple[bool, list[str]]:
     """(full marks?, a table row) for one assignment's solution notebook."""
     path = notebook_path(assignment_id)
-    start = time.perf_counter()
-    problems = []
-    if execute:
-        try:
-            notebooks.execute(path)
-        except Exception as e:  # a failing cell is what we are here to report
-            problems.append(f"execution failed: {str(e).strip().splitlines()[-1][:200]}")
-    run_seconds = time.perf_counter() - start
     with tempfile.TemporaryDirectory(prefix="solutions-") as tmp:
         student = Path(tmp, "class", "reference_solution")
         student.mkdir(parents=True)
         shutil.copy(path, student / path.name)
+        start = time.perf_counter()
+        problems = []
+        if execute:  # in the submission folder, so files the notebook saves (digits.keras) are graded too
+            try:
+                notebooks.execute(path, cwd=student)
+            except Exception as e:  # a failing cell is what we are here to report
+                problems.append(f"execution failed: {str(e).strip().splitlines()[-1][:200]}")
+        run_seconds = time.perf_counter() - start
         summary = grade(assignment_id, Path(tmp, "class"), Path(tmp, "out"), workers=1, progress=False)
     row = summary.rows[0]
     full = row["score"] == row["max_score"]

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from course import exercises
-from grader import check_solutions, report, samples
+from grader import check_solutions, report, sample_models, samples
 from grader.grade import grade
 
 OUT = Path("demo-out")
@@ -19,11 +19,14 @@ def main() -> int:
     for assignment_id in exercises.IDS:
         class_dir = OUT / "class" / assignment_id
         shutil.rmtree(class_dir, ignore_errors=True)
-        samples.sample_class(assignment_id, class_dir)
+        samples.sample_class(assignment_id, class_dir, artifacts=sample_models.artifacts(assignment_id))
         out = OUT / "graded" / assignment_id
         shutil.rmtree(out, ignore_errors=True)
-        print(f"\n== Sample class for {assignment_id}: grader grade {assignment_id} {class_dir} --out {out} --timeout 3")
-        summary = grade(assignment_id, class_dir, out, timeout=3)
+        # a class with an infinite loop is cut short; others keep each exercise's limit (A4 trains networks)
+        timeout = 3 if "infinite_loop" in samples.MISTAKES.get(assignment_id, {}) else None
+        flag = f" --timeout {timeout}" if timeout else ""
+        print(f"\n== Sample class for {assignment_id}: grader grade {assignment_id} {class_dir} --out {out}{flag}")
+        summary = grade(assignment_id, class_dir, out, timeout=timeout)
         print(report.summary_table(summary, assignment_id))
         print(f"graded {summary.graded} submissions in {summary.seconds:.1f} s; feedback in {out}/feedback/")
     return 0

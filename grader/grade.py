@@ -25,8 +25,12 @@ from course.fixtures import case_to_plain, public_cases
 from course.judge import ExerciseResult, judge_all
 from grader import class_report, feedback, references, solutions
 from grader.results import StudentResult, atomic_write, csv_row, is_current, read_json, write_csv
-from grader.sandbox.client import Sandbox
+from grader.sandbox.client import Sandbox, allowed_imports, limits_for
 from grader.submissions import Submission, discover
+
+
+HEAVY_WORKER_OFFSET = 500
+"""sandboxes that preload Keras get worker numbers (and so sandbox uids) from here up"""
 
 
 @dataclass
@@ -53,11 +57,28 @@ def make_plan(assignment_id: str, *, seed: int, timeout: float | None = None) ->
             "inject": solutions.callee_sources(assignment_id, ex.calls),
             "timeout": float(timeout or ex.timeout),
         }
+        requests[ex.name].update(heavy_options(ex))
     return Plan(assignment, cases, requests, seed)
 
 
-def grade_submission(sub: Submission, plan: Plan, sandbox: Sandbox) -> StudentResult:
-    """Grade one submission (never raises for anything the submission does)."""
+def heavy_options(ex) -> dict:
+    """Request fields for an exercise that needs Keras, returns an object, or grades a file."""
+    options = {}
+    if ex.needs:
+        options.update(allow=allowed_imports(ex.needs), limits=limits_for(ex.needs))
+    if ex.adapter is not None:
+        options["adapter"] = f"{ex.adapter.__module__}:{ex.adapter.__qualname__}"
+    if ex.artifact:
+        options["artifact"] = ex.artifact
+    return options
+
+
+def grade_submission(sub: Submission, plan: Plan, sandbox: Sandbox, heavy=None) -> StudentResult:
+    """Grade one submission (never raises for anything the submission does).
+
+    ``heavy(needs) -> Sandbox`` gives the sandbox for exercises that need a heavy library
+    (``Exercise.needs``, e.g. Keras); by default ``sandbox`` runs everything.
+    """
     start = time.perf_counter()
     result = StudentResult(sub.student, plan.assignment, seed=plan.seed, fingerprint=sub.fingerprint())
     if sub.path is None:
@@ -65,7 +86,8 @@ def grade_submission(sub: Submission, plan: Plan, sandbox: Sandbox) -> StudentRe
         return result
     notes: list[str] = []
     for ex in plan.assignment.exercises:
-        reply = sandbox.run({**plan.requests[ex.name], "submission": str(sub.path.resolve())})
+        box = heavy(ex.needs) if ex.needs and heavy is not None else sandbox
+        reply = box.run({**plan.requests[ex.name], "submission": str(sub.path.resolve())})
         ex_result, fatal, ex_notes = _judge_reply(ex, plan.cases[ex.name], reply)
         if fatal:
             result.problem = fatal
@@ -149,8 +171,17 @@ def _grade_all(todo: list[Submission], plan: Plan, out: Path, workers: int, prog
                 sandboxes.append(local.sandbox)
         return local.sandbox
 
+    def heavy(needs: tuple[str, ...]) -> Sandbox:
+        """This thread's sandbox that preloaded ``needs`` (started on first use; its own uid)."""
+        boxes = local.__dict__.setdefault("heavy", {})
+        if needs not in boxes:
+            with lock:
+                boxes[needs] = Sandbox(worker=HEAVY_WORKER_OFFSET + len(sandboxes), preload=needs)
+                sandboxes.append(boxes[needs])
+        return boxes[needs]
+
     def one(sub: Submission) -> None:
-        result = grade_submission(sub, plan, sandbox())
+        result = grade_submission(sub, plan, sandbox(), heavy)
         save(result, out, pictures=pictures)
 
     show = sys.stderr.isatty() if progress is None else progress

@@ -26,7 +26,7 @@ def make(course: Path, assignment_ids) -> Path:
     course = Path(course)
     for assignment_id in assignment_ids:
         shutil.copytree(SOLUTIONS / assignment_id, course / "source" / assignment_id, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.keras", "kernel-*"))
     return course
 
 

@@ -7,6 +7,7 @@ exactly that function's points and show that mistake's hint.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,56 @@ def _layer(z: str, after: str = "") -> str:
     return ("def layer_forward(a, W, b, activation=\"sigmoid\"):\n"
             "    f = sigmoid if activation == \"sigmoid\" else relu\n"
             f"    return f({z}){after}\n")
+
+
+def _backprop(*, delta_out="(activations[-1] - y) * sigmoid_prime(zs[-1])",
+              delta_back="(delta @ weights[l]) * sigmoid_prime(zs[l - 1])",
+              nabla_w="delta.T @ activations[l]", nabla_b="delta.sum(axis=0)") -> str:
+    """A batched backprop with one of its four lines (BP1, BP2, BP4, BP3) replaced."""
+    return f"""def backprop(x, y, weights, biases):
+    a, y = np.atleast_2d(x), np.atleast_2d(y)
+    activations, zs = [a], []
+    for W, b in zip(weights, biases):
+        z = a @ W.T + b
+        a = sigmoid(z)
+        zs.append(z)
+        activations.append(a)
+    nabla_w, nabla_b = [None] * len(weights), [None] * len(biases)
+    delta = {delta_out}
+    for l in range(len(weights) - 1, -1, -1):
+        nabla_w[l] = {nabla_w}
+        nabla_b[l] = {nabla_b}
+        if l > 0:
+            delta = {delta_back}
+    return nabla_w, nabla_b
+"""
+
+
+def _build_model(*, hidden="sigmoid", compiled=True) -> str:
+    compile_line = ('    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])\n'
+                    if compiled else "")
+    return (f"def build_model():\n"
+            f"    model = keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(16, activation={hidden!r}),\n"
+            f"                              keras.layers.Dense(16, activation={hidden!r}),\n"
+            f"                              keras.layers.Dense(10, activation='softmax')])\n"
+            f"{compile_line}    return model\n")
+
+
+def _train(*, update="-") -> str:
+    return f"""def train(x_train, y_train, epochs, batch_size=10, eta=3.0, seed=0):
+    rng = np.random.default_rng(seed)
+    weights = [rng.normal(0, 1 / np.sqrt(n), size=(m, n)) for n, m in zip(SIZES[:-1], SIZES[1:])]
+    biases = [np.zeros(m) for m in SIZES[1:]]
+    targets = np.eye(10)[y_train]
+    for epoch in range(epochs):
+        order = rng.permutation(len(x_train))
+        for start in range(0, len(order), batch_size):
+            batch = order[start:start + batch_size]
+            nabla_w, nabla_b = backprop(x_train[batch], targets[batch], weights, biases)
+            weights = [W {update} eta / len(batch) * g for W, g in zip(weights, nabla_w)]
+            biases = [b {update} eta / len(batch) * g for b, g in zip(biases, nabla_b)]
+    return weights, biases
+"""
 
 
 MISTAKES: dict[str, dict[str, Mistake]] = {
@@ -83,15 +134,27 @@ MISTAKES: dict[str, dict[str, Mistake]] = {
                                           "kernels_not_transposed"),
         "returned_count": Mistake("accuracy", "def accuracy(x, y, weights, biases):\n"
                                   "    return int(np.sum(predict(x, weights, biases) == y))\n", "returned_count"),
+
+
+    "a4_digits": {
+        "missing_sigmoid_prime": Mistake("backprop", _backprop(delta_out="activations[-1] - y",
+                                                               delta_back="delta @ weights[l]"),
+                                         "missing_sigmoid_prime"),
+        "wrong_transpose": Mistake("backprop", _backprop(nabla_w="activations[l].T @ delta"), "wrong_transpose"),
+        "bias_summed_wrong_axis": Mistake("backprop", _backprop(nabla_b="delta.sum(axis=1)"), "bias_summed_wrong_axis"),
+        "relu_hidden_layers": Mistake("build_model", _build_model(hidden="relu"), None),
+        "model_not_compiled": Mistake("build_model", _build_model(compiled=False), None),
+        "gradient_ascent": Mistake("train", _train(update="+"), None),
     },
 }
 
 
 def solution_program(assignment_id: str, overrides: dict[str, str] | None = None) -> str:
-    """The reference solution as one ``.py`` file, with some functions replaced."""
-    imports, functions = solutions.function_sources(solutions.notebook_path(assignment_id))
+    """The reference solution as one ``.py`` file (imports, constants, functions), some functions replaced."""
+    imports, constants, functions = solutions.program_sources(solutions.notebook_path(assignment_id))
     functions = {**functions, **(overrides or {})}
-    return "\n".join(dict.fromkeys(imports)) + "\n\n\n" + "\n\n\n".join(functions.values()) + "\n"
+    head = "\n".join(dict.fromkeys(imports)) + "\n\n" + "\n".join(constants)
+    return head + "\n\n\n" + "\n\n\n".join(functions.values()) + "\n"
 
 
 def write_py(folder: Path, assignment_id: str, overrides: dict[str, str] | None = None) -> Path:
@@ -120,28 +183,43 @@ def expected_scores(assignment, lost: tuple[str, ...] = (), *, all_lost: bool = 
     return {ex.name: 0.0 if all_lost or ex.name in lost else float(ex.points) for ex in assignment.exercises}
 
 
-def sample_class(assignment_id: str, root: Path, *, with_loop: bool = True) -> dict[str, dict[str, float]]:
-    """Write a small class under ``root``; returns the per-function scores each student should get."""
+def sample_class(assignment_id: str, root: Path, *, with_loop: bool = True,
+                 artifacts: dict[str, Path] | None = None) -> dict[str, dict[str, float]]:
+    """Write a small class under ``root``; returns the per-function scores each student should get.
+
+    ``artifacts`` (e.g. ``{"digits.keras": path}``) are copied next to every submission that has
+    working code; an artifact exercise without one is lost by everybody.
+    """
     from course import exercises
 
     assignment = exercises.assignment(assignment_id)
     root = Path(root)
+    artifacts = artifacts or {}
+    no_file = tuple(ex.name for ex in assignment.exercises if ex.artifact and ex.artifact not in artifacts)
+
+    def add_artifacts(folder: Path) -> None:
+        for name, path in artifacts.items():
+            shutil.copyfile(path, folder / name)
+
     expected = {}
     write_notebook(root / "ada_solution_notebook", assignment_id)
-    expected["ada_solution_notebook"] = expected_scores(assignment)
+    expected["ada_solution_notebook"] = expected_scores(assignment, no_file)
     write_py(root / "ben_correct_py", assignment_id)
-    expected["ben_correct_py"] = expected_scores(assignment)
+    expected["ben_correct_py"] = expected_scores(assignment, no_file)
     for name, mistake in MISTAKES.get(assignment_id, {}).items():
         if name == "infinite_loop" and not with_loop:
             continue
         student = f"mistake_{name}"
         write_py(root / student, assignment_id, {mistake.function: mistake.source})
-        expected[student] = expected_scores(assignment, (mistake.function,))
+        expected[student] = expected_scores(assignment, (mistake.function, *no_file))
     write_notebook(root / "stub_released_notebook", assignment_id, released=True)
     expected["stub_released_notebook"] = expected_scores(assignment, all_lost=True)
     first = assignment.exercises[0].name
     write_notebook(root / "syntax_error_in_one_cell", assignment_id, broken_function=first)
-    expected["syntax_error_in_one_cell"] = expected_scores(assignment, (first,))
+    expected["syntax_error_in_one_cell"] = expected_scores(assignment, (first, *no_file))
+    for student in ("ada_solution_notebook", "ben_correct_py", "syntax_error_in_one_cell",
+                    *(s for s in expected if s.startswith("mistake_"))):
+        add_artifacts(root / student)
     (root / "malformed_notebook").mkdir(parents=True, exist_ok=True)
     (root / "malformed_notebook" / f"{assignment_id}.ipynb").write_text('{"cells": [ this is not json')
     expected["malformed_notebook"] = expected_scores(assignment, all_lost=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from course.source import notebook_cells, read_text, strip_magics
+from course.source import is_definition, notebook_cells, read_text, strip_magics
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
@@ -20,20 +20,33 @@ def notebook_path(assignment_id: str, *, root: Path = SOLUTIONS) -> Path:
     return root / assignment_id / f"{assignment_id}.ipynb"
 
 
-def function_sources(path: Path) -> tuple[list[str], dict[str, str]]:
-    """(import statements, {function name: source}) of a solution notebook's code cells."""
-    imports, functions = [], {}
+def _sources(path: Path, skip: tuple[str, ...]) -> tuple[list[str], list[str], dict[str, str]]:
+    imports, constants, functions = [], [], {}
     for cell in notebook_cells(read_text(path), path.name):
         code = strip_magics(cell)
         for node in ast.parse(code).body:
             text = ast.get_source_segment(code, node, padded=False)
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
-                if not any(n.split(".")[0] in ("course", "grader", "keras", "tensorflow") for n in names):
+                if not any(n.split(".")[0] in skip for n in names):
                     imports.append(text)
             elif isinstance(node, ast.FunctionDef):
                 functions[node.name] = text
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)) and is_definition(node):
+                constants.append(text)
+    return imports, constants, functions
+
+
+def function_sources(path: Path) -> tuple[list[str], dict[str, str]]:
+    """(import statements, {function name: source}) of a solution notebook's code cells."""
+    imports, _, functions = _sources(path, ("course", "grader", "keras", "tensorflow"))
     return imports, functions
+
+
+def program_sources(path: Path) -> tuple[list[str], list[str], dict[str, str]]:
+    """(imports, constant assignments, {function name: source}): what a ``.py`` version of a
+    solution notebook needs to run as a submission (imports of Keras kept, of the course not)."""
+    return _sources(path, ("course", "grader"))
 
 
 def callee_sources(assignment_id: str, names: tuple[str, ...]) -> dict[str, str]:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import importlib
 
-from course.exercises.base import Assignment, Case, Exercise, Hint
+from course.exercises.base import Assignment, Case, Exercise, Hint, Scale
 
-IDS = ("a1_neuron", "a2_layer", "a3_network")
+IDS = ("a1_neuron", "a2_layer", "a3_network", "a4_digits")
 
 
 def assignment(assignment_id: str) -> Assignment:
@@ -29,4 +29,4 @@ def find(function_name: str) -> tuple[Assignment, Exercise]:
     raise KeyError(f"no exercise is called {function_name!r}; the exercises are: {known}")
 
 
-__all__ = ["Assignment", "Case", "Exercise", "Hint", "IDS", "assignment", "find"]
+__all__ = ["Assignment", "Case", "Exercise", "Hint", "IDS", "Scale", "assignment", "find"]

@@ -53,6 +53,26 @@ class Hint:
 
 
 @dataclass(frozen=True)
+class Scale:
+    """Partial credit on a straight line: nothing at ``zero`` or below, full points from ``full`` up."""
+
+    zero: float
+    """the measured value (e.g. a test accuracy of 0.84) that earns nothing"""
+    full: float
+    """the value from which the case earns full points (e.g. 0.94)"""
+    what: str = "test accuracy"
+    """what is measured, for messages"""
+
+    def fraction(self, value: float) -> float:
+        """The fraction of the points earned, in [0, 1]."""
+        return float(min(1.0, max(0.0, (value - self.zero) / (self.full - self.zero))))
+
+    def rule(self) -> str:
+        return (f"full points from {self.full:.0%}, nothing at {self.zero:.0%} or below, "
+                f"a straight line in between")
+
+
+@dataclass(frozen=True)
 class Exercise:
     """A graded function of an assignment."""
 
@@ -75,6 +95,19 @@ class Exercise:
     transform: Callable[[Case, Any], Any] | None = None
     """``transform(case, got)``: what is compared with ``case.expected`` instead of ``got``
     (e.g. a neuron's outputs on real digits); raises ``ValueError`` for a malformed answer"""
+    needs: tuple[str, ...] = ()
+    """heavy modules its sandboxed child may import, e.g. ``("keras",)``; the grader runs it in a
+    sandbox that preloaded them, with more memory. Empty: NumPy only, TensorFlow is refused."""
+    adapter: Callable | None = None
+    """``adapter(fn, *args, **kwargs) -> plain data``: how a case runs the function when what it
+    returns is not plain data (a Keras model). Runs wherever the function runs: in the sandboxed
+    child when grading, in the student's process for the self-check. Never sees an answer."""
+    artifact: str = ""
+    """a file of the submission graded instead of a function (e.g. ``"digits.keras"``): the child
+    runs only ``adapter(path, *args)`` on it, never the submission's code"""
+    scale: Scale | None = None
+    """partial credit: ``transform`` returns a measured value (an accuracy) that earns points on
+    this scale instead of being compared with ``case.expected``; None: all or nothing"""
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,24 @@ from grader.sandbox.server import read_frame, write_frame
 
 SANDBOX_UID_BASE = 61000  # one uid per worker, so a sweep of leftovers never hits another worker
 DEFAULT_LIMITS = {"memory": 2 * 2**30, "output": 1 * 2**20, "processes": 16}
+HEAVY_LIMITS = {"keras": {"memory": 8 * 2**30, "output": 1 * 2**20, "processes": 64}}
+"""limits for a child that runs Keras: TensorFlow maps ~1.5 GB of address space at import and
+starts a pool of threads (each counts as a process for the sandbox user) on its first operation"""
+ALLOW = {"keras": ("keras", "tensorflow")}
+"""the modules a child may import when an exercise ``needs`` a heavy library"""
+
+
+def limits_for(needs: tuple[str, ...]) -> dict:
+    """The child's limits for an exercise that needs these heavy libraries (none: the defaults)."""
+    limits = dict(DEFAULT_LIMITS)
+    for name in needs:
+        for key, value in HEAVY_LIMITS[name].items():
+            limits[key] = max(limits[key], value)
+    return limits
+
+
+def allowed_imports(needs: tuple[str, ...]) -> list[str]:
+    return [module for name in needs for module in ALLOW[name]]
 
 
 def server_env() -> dict:
@@ -25,10 +43,12 @@ def server_env() -> dict:
 class Sandbox:
     """One fork server process; ``run`` is blocking and thread-safe (one request at a time)."""
 
-    def __init__(self, *, worker: int = 0, python: str = sys.executable):
+    def __init__(self, *, worker: int = 0, python: str = sys.executable, preload: tuple[str, ...] = ()):
         cmd = [python, "-m", "grader.sandbox.server"]
         if os.geteuid() == 0:
             cmd += ["--uid", str(SANDBOX_UID_BASE + worker)]
+        for name in preload:  # e.g. "keras": a server whose children may use Keras
+            cmd += ["--preload", name]
         self.process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL, env=server_env())
         self.lock = threading.Lock()

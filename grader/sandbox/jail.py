@@ -97,12 +97,18 @@ def landlock_abi() -> int:
     return max(int(result), 0)
 
 
-def hidden_paths() -> list[str]:
-    """What a child must not read: answers, solutions, hints, TensorFlow and the instructor's code."""
+def hidden_paths(reveal: tuple[str, ...] = ()) -> list[str]:
+    """What a child must not read: answers, solutions, hints, TensorFlow and the instructor's code.
+
+    Args:
+        reveal: packages of ``HIDDEN_PACKAGES`` to leave readable, e.g. TensorFlow and Keras for
+            the children of a server that grades an exercise which genuinely needs them.
+    """
     import importlib.util
 
+    packages = tuple(p for p in HIDDEN_PACKAGES if p not in reveal)
     hidden = []
-    for name in HIDDEN_PACKAGES:
+    for name in packages:
         module = sys.modules.get(name)
         try:
             locations = list(module.__path__) if module else list(
@@ -120,7 +126,7 @@ def hidden_paths() -> list[str]:
         hidden += _git_dirs(repo / ".git")
     for site_dir in {os.path.dirname(h) for h in hidden}:  # tensorflow's sibling libraries
         try:
-            hidden += [e.path for e in os.scandir(site_dir) if e.name.startswith(HIDDEN_PACKAGES[1:])]
+            hidden += [e.path for e in os.scandir(site_dir) if e.name.startswith(packages[1:])]
         except OSError:
             pass
     return sorted({os.path.realpath(h) for h in hidden if os.path.lexists(h)})
@@ -190,7 +196,7 @@ class Jail:
 
     @classmethod
     def for_server(cls, *, uid: int | None, base: str, allow_network: bool = False,
-                   landlock: bool = True) -> "Jail":
+                   landlock: bool = True, reveal: tuple[str, ...] = ()) -> "Jail":
         """Set up the calling server process (see the module docstring).
 
         Args:
@@ -200,6 +206,7 @@ class Jail:
             base: the folder for the children's working directories.
             allow_network: keep the network (no namespace, no Landlock TCP rules).
             landlock: use Landlock when the kernel has it (tests turn it off to see the rest).
+            reveal: hidden packages the children may read after all (see ``hidden_paths``).
 
         Raises:
             OSError: root, but no sandbox uid is free. Anything else the OS refuses is skipped.
@@ -221,7 +228,7 @@ class Jail:
         abi = landlock_abi() if landlock else 0
         if abi:
             try:
-                jail.ruleset_fd = _landlock_ruleset(abi, jail.base, allow_network)
+                jail.ruleset_fd = _landlock_ruleset(abi, jail.base, allow_network, reveal)
                 jail.active.append(f"landlock abi {abi}")
             except OSError:
                 jail.ruleset_fd = -1
@@ -407,7 +414,7 @@ def _mount(source, target, fstype, flags, data=None) -> None:
     _check(_libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)), "mount")
 
 
-def _landlock_ruleset(abi: int, base: str, allow_network: bool) -> int:
+def _landlock_ruleset(abi: int, base: str, allow_network: bool, reveal: tuple[str, ...] = ()) -> int:
     """A ruleset: read the system and Python (minus hidden paths), write ``base``, nothing else."""
     fs = (1 << 13) - 1
     fs |= (1 << 13) if abi >= 2 else 0  # REFER
@@ -423,7 +430,7 @@ def _landlock_ruleset(abi: int, base: str, allow_network: bool) -> int:
 
     roots = [*SYSTEM_ROOTS, sys.base_prefix, sys.prefix, sys.exec_prefix, *course.__path__]
     read = FS_READ_FILE | FS_READ_DIR
-    rules = [(path, read) for path in allowed_subtrees(roots, hidden_paths())]
+    rules = [(path, read) for path in allowed_subtrees(roots, hidden_paths(reveal))]
     rules += [("/dev/null", FS_READ_FILE | FS_WRITE_FILE | (FS_TRUNCATE if abi >= 3 else 0)),
               ("/dev/zero", FS_READ_FILE), ("/dev/urandom", FS_READ_FILE), ("/dev/random", FS_READ_FILE)]
     rules.append((base, fs & ~FS_EXECUTE))

@@ -8,9 +8,13 @@ bytes on a pipe, which the trusted side decodes without pickle.
 from __future__ import annotations
 
 import builtins
+import functools
+import importlib
 import importlib.abc
 import os
+import shutil
 import sys
+import types
 
 from course import calls, codec, source
 from grader.sandbox.jail import Jail, Limits, set_limits
@@ -19,6 +23,22 @@ from grader.sandbox.jail import Jail, Limits, set_limits
 BLOCKED = ("grader", "course.exercises", "course.judge", "course.selfcheck", "course.fixtures",
            "course.compare", "solutions", "tensorflow", "keras")
 NUMPY_ONLY_REASON = "{name} can't be imported while grading: this exercise is NumPy only"
+HEAVY = ("tensorflow", "keras")
+"""blocked unless a request allows them; a plain ``import keras`` then gets a placeholder module
+(so a notebook that imports Keras for one exercise still loads for its NumPy-only ones), and any
+use of it raises ImportError"""
+MAX_ARTIFACT_BYTES = 64 * 2**20
+
+
+class _Unavailable(types.ModuleType):
+    """What ``import keras`` gives a NumPy-only exercise: any use raises ImportError."""
+
+    __path__: list = []  # a package, so `import keras.layers` asks the blocker (and gets its message)
+
+    def __getattr__(self, attr):
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        raise ImportError(NUMPY_ONLY_REASON.format(name=f"{self.__name__}.{attr}"))
 
 
 class _Blocker(importlib.abc.MetaPathFinder):
@@ -31,6 +51,11 @@ class _Blocker(importlib.abc.MetaPathFinder):
         return None
 
 
+def blocked_modules(allow=()) -> tuple[str, ...]:
+    """``BLOCKED`` minus the heavy modules a request allows (e.g. ``("keras", "tensorflow")``)."""
+    return tuple(b for b in BLOCKED if not (b in HEAVY and b in allow))
+
+
 def block_imports(blocked=BLOCKED) -> None:
     """Forget and refuse the modules in ``blocked``; ``course.check`` becomes a no-op."""
     for name in list(sys.modules):
@@ -40,6 +65,9 @@ def block_imports(blocked=BLOCKED) -> None:
                 sys.modules[parent].__dict__.pop(child, None)
             del sys.modules[name]
     sys.meta_path.insert(0, _Blocker(blocked))
+    for name in HEAVY:
+        if name in blocked:
+            sys.modules[name] = _Unavailable(name)
     import course
 
     course.check = lambda *args, **kwargs: None  # self-check cells are harmless no-ops here
@@ -66,6 +94,44 @@ def inject(namespace: dict, sources: dict[str, str]) -> None:
             namespace[name] = reference[name]
 
 
+def resolve(dotted: str):
+    """The function ``"package.module:name"``; imported before the blocker is in place."""
+    module, _, name = dotted.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def copy_artifact(submission: str, name: str, workdir: str) -> str:
+    """Copy the submission's artifact ``name`` into the child's workdir; returns the copy's path.
+
+    Runs before privileges drop, so the sandbox user can read the copy but not the original.
+
+    Raises:
+        FileNotFoundError: missing, not a regular file, a symbolic link or too big (the message says which).
+    """
+    path = os.path.join(os.path.dirname(submission), name)
+    if os.path.islink(path):
+        raise FileNotFoundError(f"{name} is a symbolic link; submit the file itself")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{name} is missing from the submission: save your model next to the "
+                                f"notebook with model.save(\"{name}\")")
+    if os.path.getsize(path) > MAX_ARTIFACT_BYTES:
+        raise FileNotFoundError(f"{name} is {os.path.getsize(path):,} bytes; at most {MAX_ARTIFACT_BYTES:,} are accepted")
+    copy = os.path.join(workdir, name)
+    shutil.copyfile(path, copy)
+    return copy
+
+
+def run_artifact(request: dict, path: str | None, problem: str) -> dict:
+    """Run the adapter on the artifact's copy for each case; no submission code is loaded."""
+    result = {"notes": [], "fatal": None, "missing": problem or None, "outcomes": []}
+    if problem:
+        return result
+    adapter = request["adapter_fn"]
+    for case in request["cases"]:
+        result["outcomes"].append(calls.call(adapter, (path, *case["args"]), case.get("kwargs") or {}).to_plain())
+    return result
+
+
 def run(request: dict, defs: source.Definitions | str) -> dict:
     """Load, then call ``request["function"]`` on each case; returns plain data."""
     if isinstance(defs, str):
@@ -81,6 +147,8 @@ def run(request: dict, defs: source.Definitions | str) -> dict:
         result["missing"] = f"{name} is defined but is a {type(fn).__name__}, not a function"
         return result
     inject(namespace, request.get("inject") or {})
+    if request.get("adapter_fn") is not None:  # the function returns an object: the adapter turns it into data
+        fn = functools.partial(request["adapter_fn"], fn)
     for case in request["cases"]:
         result["outcomes"].append(calls.call(fn, case["args"], case.get("kwargs") or {}).to_plain())
     return result
@@ -105,12 +173,22 @@ def child_main(request: dict, result_fd: int, workdir: str, jail: Jail) -> None:
         os.dup2(out, 2)
         if jail.uid is not None:
             os.fchown(out, jail.uid, jail.uid)
+        artifact, problem, defs, path = request.get("artifact"), "", None, None
+        if artifact:  # copied before the file-size limit, which is for the child's own output
+            try:
+                path = copy_artifact(request["submission"], artifact, workdir)
+                if jail.uid is not None:
+                    os.chown(path, jail.uid, jail.uid)
+            except OSError as e:
+                path, problem = None, str(e)
         limits = limits_of(request)
         set_limits(limits)  # parsing a hostile file is bounded too
-        defs = read(request["submission"])  # as root, before the filesystem is closed off
+        if not artifact:
+            defs = read(request["submission"])  # as root, before the filesystem is closed off
+        request["adapter_fn"] = resolve(request["adapter"]) if request.get("adapter") else None
         jail.enter(limits, workdir=workdir, keep_fds=(result_fd,))
-        block_imports()
-        payload = codec.encode(run(request, defs))
+        block_imports(blocked_modules(request.get("allow") or ()))
+        payload = codec.encode(run_artifact(request, path, problem) if artifact else run(request, defs))
         with os.fdopen(result_fd, "wb") as pipe:
             pipe.write(payload)
     except BaseException:

@@ -1,13 +1,15 @@
 """The fork server: a warm NumPy process that runs each request in a fresh, limited child.
 
-Started by ``grader.sandbox.client`` as ``python -m grader.sandbox.server [--uid N]``. It never
-imports TensorFlow or any reference answer, so a child forked from it has nothing to find. It
-reads length-prefixed ``course.codec`` frames on stdin and answers each with one frame on stdout:
-``{"status": "ok" | "timeout" | "crashed", "detail": str, "result": bytes, "output": str}``.
+Started by ``grader.sandbox.client`` as ``python -m grader.sandbox.server [--uid N] [--preload keras]``.
+It never imports any reference answer, so a child forked from it has nothing to find; it imports
+TensorFlow only with ``--preload keras``, for exercises that need Keras (A4's ``build_model``).
+It reads length-prefixed ``course.codec`` frames on stdin and answers each with one frame on
+stdout: ``{"status": "ok" | "timeout" | "crashed", "detail": str, "result": bytes, "output": str}``.
 """
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import select
 import shutil
@@ -25,6 +27,10 @@ from grader.sandbox import runner
 from grader.sandbox.jail import Jail
 
 HEADER = struct.Struct(">Q")
+KERAS_PACKAGES = ("tensorflow", "keras", "tf_keras", "tensorboard")
+STDLIB_PRELOAD = ("math", "cmath", "random", "itertools", "functools", "collections", "statistics", "time",
+                  "copy", "operator", "typing", "dataclasses", "heapq", "bisect", "string", "re", "json",
+                  "fractions", "decimal", "numbers", "secrets", "glob", "warnings", "enum", "abc")
 MAX_RESULT_BYTES = 64 * 2**20
 OUTPUT_TAIL = 2000
 
@@ -40,6 +46,35 @@ def preload() -> None:
     except Exception:
         pass
     from course import data  # noqa: F401  (the loader, not the checks)
+
+    # The sandbox user may be unable to read the standard library (a Python under a 0700 home,
+    # or hidden by Landlock), so import here what honest submissions commonly import, and what
+    # NumPy imports only on first use (default_rng imports `secrets`).
+    for name in STDLIB_PRELOAD:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    np.random.default_rng(0)
+
+
+def preload_keras() -> None:
+    """Import TensorFlow and Keras, without starting TensorFlow's runtime, so children start warm.
+
+    Forking is safe only while this process has a single thread: TensorFlow starts its thread
+    pools on the first operation, which must therefore happen in each child, never here (a
+    child forked after it would hang). ``handle`` checks before every fork.
+    """
+    from grader.quiet import keras
+
+    keras(initialize=False)
+    from course import data, models  # noqa: F401  (the adapters the children call)
+
+    data.load_mnist()  # read once here; children share the pages
+
+
+def threads() -> int:
+    return len(os.listdir("/proc/self/task"))
 
 
 def read_frame(stream) -> bytes | None:
@@ -114,7 +149,9 @@ def describe_exit(wait_status: int) -> str:
     return f"the process exited with status {os.WEXITSTATUS(wait_status)} before returning its results"
 
 
-def handle(request: dict, *, jail: Jail, base: str) -> dict:
+def handle(request: dict, *, jail: Jail, base: str, single_threaded: bool = False) -> dict:
+    if single_threaded and threads() != 1:
+        raise RuntimeError(f"this process has {threads()} threads; forking it now could hang the child")
     workdir = tempfile.mkdtemp(prefix="sub-", dir=base)
     if jail.uid is not None:
         os.chown(workdir, jail.uid, jail.uid)
@@ -158,17 +195,22 @@ def _tail(path: str) -> str:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--uid", type=int, default=None, help="run children as this uid (when root)")
+    parser.add_argument("--preload", choices=["keras"], action="append", default=[],
+                        help="also import this heavy library once, for exercises that need it")
     args = parser.parse_args(argv)
     preload()
+    if "keras" in args.preload:
+        preload_keras()
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing but frames may reach the parent's pipe
     base = tempfile.mkdtemp(prefix="grader-sandbox-")
     os.chmod(base, 0o711)
-    jail = Jail.for_server(uid=args.uid, base=base)
+    reveal = KERAS_PACKAGES if "keras" in args.preload else ()  # that server's exercises need them
+    jail = Jail.for_server(uid=args.uid, base=base, reveal=reveal)
     try:
         while (frame := read_frame(stdin)) is not None:
             try:
-                reply = handle(codec.decode(frame), jail=jail, base=base)
+                reply = handle(codec.decode(frame), jail=jail, base=base, single_threaded=bool(args.preload))
             except Exception as e:  # a grader bug, reported rather than hanging the parent
                 reply = {"status": "error", "detail": f"sandbox error: {type(e).__name__}: {e}",
                          "result": np.zeros(0, np.uint8), "output": ""}

@@ -236,3 +236,87 @@ def test_importing_plots_loads_neither_matplotlib_nor_tensorflow():
     code = "import sys, course.plots; print(sorted(m for m in ('matplotlib', 'tensorflow') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+HISTORY = {"loss": [0.9, 0.5, 0.3], "val_loss": [0.8, 0.6, 0.5], "accuracy": [0.7, 0.85, 0.9],
+           "val_accuracy": [0.72, 0.8, 0.84]}
+
+
+class _History:  # what keras' model.fit returns, without importing Keras
+    history = HISTORY
+
+
+@pytest.mark.parametrize("history", [HISTORY, _History()])
+def test_learning_curves_draw_cost_and_accuracy_for_training_and_validation(history):
+    fig = plots.learning_curves(history)
+    assert isinstance(fig, Figure)
+    cost, acc = fig.axes
+    assert [list(line.get_ydata()) for line in cost.lines] == [HISTORY["loss"], HISTORY["val_loss"]]
+    assert [list(line.get_ydata()) for line in acc.lines] == [HISTORY["accuracy"], HISTORY["val_accuracy"]]
+    assert list(cost.lines[0].get_xdata()) == [1, 2, 3]
+    _render(fig)
+
+
+def test_learning_curves_without_accuracy_draw_only_the_cost():
+    fig = plots.learning_curves({"loss": [1.0, 0.5]})
+    assert len(fig.axes) == 1 and len(fig.axes[0].lines) == 1
+
+
+@pytest.mark.parametrize("history, match", [
+    ({"accuracy": [0.5]}, "should hold a 'loss' per epoch"),
+    ({"loss": [1.0, 0.5], "val_loss": [1.0]}, "one value per epoch"),
+])
+def test_learning_curves_reject_bad_histories(history, match):
+    with pytest.raises(ValueError, match=match):
+        plots.learning_curves(history)
+
+
+def test_confusion_matrix_counts_true_digits_against_readings():
+    labels = np.array([0, 0, 1, 7, 7, 7])
+    predictions = np.array([0, 6, 1, 7, 1, 7])
+    fig = plots.confusion_matrix(labels, predictions)
+    counts = fig.axes[0].images[0].get_array()
+    assert counts.shape == (10, 10) and counts.sum() == 6
+    assert counts[0, 0] == 1 and counts[0, 6] == 1 and counts[7, 7] == 2 and counts[7, 1] == 1
+    assert fig.axes[0].get_title() == "4 of 6 right"
+    assert sorted(t.get_text() for t in fig.axes[0].texts) == ["1", "1", "1", "1", "2"]
+    _render(fig)
+
+
+@pytest.mark.parametrize("labels, predictions, match", [
+    (np.array([1, 2]), np.array([1]), "should both have shape"),
+    (np.array([1, 12]), np.array([1, 2]), "'labels' should hold the digits 0..9"),
+    (np.array([1, 2]), np.array([0.5, 2.0]), "'predictions' should hold the digits 0..9"),
+])
+def test_confusion_matrix_rejects_bad_input(labels, predictions, match):
+    with pytest.raises(ValueError, match=match):
+        plots.confusion_matrix(labels, predictions)
+
+
+def test_weight_images_draw_one_symmetric_image_per_neuron():
+    rng = np.random.default_rng(0)
+    weights = rng.normal(size=(10, 784))
+    fig = plots.weight_images(weights, columns=4)
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(visible) == 10 and len(fig.axes) == 12  # 3 rows of 4, two left empty
+    image = visible[3].images[0]
+    np.testing.assert_allclose(image.get_array(), weights[3].reshape(28, 28))
+    assert image.get_clim() == (-np.abs(weights[3]).max(), np.abs(weights[3]).max())
+    assert visible[3].get_title() == "neuron 3"
+    _render(fig)
+
+
+def test_weight_images_spot_a_keras_kernel():
+    with pytest.raises(ValueError, match=r"received shape \(784, 16\): is it the Keras kernel\? pass W = kernel.T"):
+        plots.weight_images(np.zeros((784, 16)))
+
+
+def test_compare_runs_draws_one_line_per_run():
+    fig = plots.compare_runs({"sigmoid": HISTORY, "relu": _History()})
+    ax = fig.axes[0]
+    assert [line.get_label() for line in ax.lines] == ["sigmoid", "relu"]
+    assert list(ax.lines[0].get_ydata()) == HISTORY["val_accuracy"]
+    assert ax.get_ylabel() == "validation accuracy"
+    with pytest.raises(ValueError, match="run 'x' has no 'val_loss' curve"):
+        plots.compare_runs({"x": {"loss": [1.0]}}, key="val_loss")
+    _render(fig)

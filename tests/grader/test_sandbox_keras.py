@@ -1,0 +1,96 @@
+"""Tests for the Keras side of the sandbox: a fork server that preloaded TensorFlow, and NumPy-only
+children of a notebook that imports Keras."""
+import os
+import textwrap
+
+import numpy as np
+import pytest
+
+from course import codec
+from grader.grade import make_plan
+from grader.references.a4_digits import random_network
+from grader.sandbox.client import Sandbox, allowed_imports, limits_for
+
+MODEL = textwrap.dedent("""
+    import numpy as np
+    import keras
+
+
+    def build_model():
+        model = keras.Sequential([keras.Input(shape=(784,)), keras.layers.Dense(16, activation="sigmoid"),
+                                  keras.layers.Dense(16, activation="sigmoid"), keras.layers.Dense(10, activation="softmax")])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        return model
+
+
+    def uses_keras(z):
+        return keras.activations.sigmoid(z)
+
+
+    def plain(z):
+        return np.tanh(z)
+""")
+
+
+@pytest.fixture(scope="module")
+def submission(tmp_path_factory):
+    path = tmp_path_factory.mktemp("sub") / "a4_digits.py"
+    path.write_text(MODEL)
+    os.chmod(path.parent, 0o755)
+    return path
+
+
+def build_request(path, n_cases=2):
+    weights, biases = random_network(np.random.default_rng(0), (784, 16, 16, 10))
+    x = np.random.default_rng(1).uniform(0, 1, (3, 784))
+    return {"function": "build_model", "cases": [{"args": (weights, biases, x)}] * n_cases, "inject": {},
+            "timeout": 60.0, "submission": str(path), "allow": allowed_imports(("keras",)),
+            "limits": limits_for(("keras",)), "adapter": "course.models:built_model"}
+
+
+def test_children_of_a_keras_server_run_keras_again_and_again(submission):
+    """TensorFlow starts its threads on the first operation: each child does, the server never."""
+    with Sandbox(worker=7, preload=("keras",)) as box:
+        for _ in range(4):
+            reply = box.run(build_request(submission))
+            assert reply["status"] == "ok", reply
+            outcomes = reply["result"]["outcomes"]
+            assert [o["error"] for o in outcomes] == [None, None]
+            info, outputs = outcomes[0]["value"]["model"], outcomes[0]["value"]["outputs"]
+            assert info["params"] == 13002 and info["compiled"] and outputs.shape == (3, 10)
+            np.testing.assert_allclose(outputs.sum(axis=1), 1.0, rtol=1e-5)  # softmax rows
+        assert len(os.listdir(f"/proc/{box.process.pid}/task")) == 1, "the server must stay single-threaded"
+
+
+def test_numpy_only_children_load_a_notebook_that_imports_keras_but_cannot_use_it(submission):
+    with Sandbox(worker=8) as box:
+        for function, error in (("uses_keras", "keras.activations can't be imported while grading"), ("plain", None)):
+            reply = box.run({"function": function, "cases": [{"args": (np.zeros(3),)}], "inject": {},
+                             "timeout": 10.0, "submission": str(submission)})
+            assert reply["status"] == "ok", reply
+            assert reply["result"]["notes"] == []  # `import keras` itself is fine
+            got = reply["result"]["outcomes"][0]["error"]
+            assert (error in got) if error else got is None, got
+
+
+def test_without_permission_a_child_cannot_import_tensorflow(submission, tmp_path):
+    sneaky = tmp_path / "a4_digits.py"
+    sneaky.write_text("def f(z):\n    import tensorflow.math\n    return 0.0\n")
+    os.chmod(tmp_path, 0o755)
+    with Sandbox(worker=9) as box:
+        reply = box.run({"function": "f", "cases": [{"args": (0.0,)}], "inject": {}, "timeout": 10.0,
+                         "submission": str(sneaky)})
+    assert "can't be imported while grading" in reply["result"]["outcomes"][0]["error"]
+
+
+def test_requests_carry_inputs_only_never_answers():
+    plan = make_plan("a4_digits", seed=3)
+    for name, request in plan.requests.items():
+        encoded = codec.encode(request)  # what travels to the sandbox
+        for case in request["cases"]:
+            assert set(case) == {"args", "kwargs", "label", "hidden"}, name
+        assert len(encoded) < 64 * 2**20
+    assert plan.requests["digits.keras"]["artifact"] == "digits.keras"
+    assert plan.requests["digits.keras"]["cases"] == [{"args": (), "kwargs": {}, "label": "the 10,000 MNIST test digits",
+                                                       "hidden": False}]
+    assert "allow" not in plan.requests["backprop"] and "allow" not in plan.requests["train"]
