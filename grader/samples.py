@@ -134,8 +134,7 @@ MISTAKES: dict[str, dict[str, Mistake]] = {
                                           "kernels_not_transposed"),
         "returned_count": Mistake("accuracy", "def accuracy(x, y, weights, biases):\n"
                                   "    return int(np.sum(predict(x, weights, biases) == y))\n", "returned_count"),
-
-
+    },
     "a4_digits": {
         "missing_sigmoid_prime": Mistake("backprop", _backprop(delta_out="activations[-1] - y",
                                                                delta_back="delta @ weights[l]"),
