@@ -298,6 +298,7 @@ def misclassified(images, labels, guesses, max_digits: int = 24, ncols: int = 8)
     for ax in axes[len(shown):]:
         ax.set_axis_off()
     fig.suptitle(f"{title} (label → guess)" + (f"; the first {len(shown)}" if len(wrong) > len(shown) else ""))
+    return fig
 
 
 def learning_curves(history) -> Figure:
