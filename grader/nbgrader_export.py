@@ -57,6 +57,8 @@ def grade_cells(assignment_id: str) -> dict[str, GradeCell]:
     assignment = exercises.assignment(assignment_id)
     cells, problems = {}, []
     for ex in assignment.exercises:
+        if ex.artifact:  # a file the notebook saves (digits.keras) has no grade cell to hold it
+            continue
         gc = found.get(ex.name) or by_id.get(f"check_{ex.name}") or by_id.get(ex.name)
         if gc is None:
             problems.append(f"{ex.name} has no grade cell (expected a locked cell "
@@ -100,6 +102,8 @@ def read_results(graded: Path, assignment_id: str) -> list[dict]:
 
 
 def export(assignment_id: str, graded: Path, db_url: str) -> Exported:
+    # Artifacts (A4's digits.keras) have no grade cell, so nbgrader's totals leave them out;
+    # grades.csv and results/ hold the full score.
     """Write the scores in ``graded/results/`` into the gradebook at ``db_url``.
 
     The assignment, its notebook and grade cells are created in the gradebook if

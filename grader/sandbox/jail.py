@@ -429,6 +429,8 @@ def _landlock_ruleset(abi: int, base: str, allow_network: bool, reveal: tuple[st
     import course
 
     roots = [*SYSTEM_ROOTS, sys.base_prefix, sys.prefix, sys.exec_prefix, *course.__path__]
+    if reveal:  # TensorFlow's runtime reads /proc and /sys (CPU count, memory) when it starts
+        roots += ["/proc", "/sys"]
     read = FS_READ_FILE | FS_READ_DIR
     rules = [(path, read) for path in allowed_subtrees(roots, hidden_paths(reveal))]
     rules += [("/dev/null", FS_READ_FILE | FS_WRITE_FILE | (FS_TRUNCATE if abi >= 3 else 0)),
