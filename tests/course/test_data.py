@@ -36,13 +36,21 @@ def test_falls_back_to_the_keras_cache(tmp_path, monkeypatch):
     shutil.copy(data.SHIPPED, cache)
     monkeypatch.setattr(data, "SHIPPED", tmp_path / "missing.npz")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    assert data.mnist_path() == cache
-    (_, y_train), _ = data.load_mnist()
-    assert y_train.shape == (60000,)
+    data._default_path.cache_clear()
+    try:
+        assert data.mnist_path() == cache
+        (_, y_train), _ = data.load_mnist()
+        assert y_train.shape == (60000,) and data._default_path() == cache
+    finally:
+        data._default_path.cache_clear()
 
 
 def test_missing_everywhere_names_both_places(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "SHIPPED", tmp_path / "missing.npz")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    with pytest.raises(FileNotFoundError, match="shipped copy.*Keras cache"):
-        data.load_mnist()
+    data._default_path.cache_clear()
+    try:
+        with pytest.raises(FileNotFoundError, match="shipped copy.*Keras cache"):
+            data.load_mnist()
+    finally:
+        data._default_path.cache_clear()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import samples
+from grader import sample_models, samples
 
 QUOTED_NAME = 'Zoë O\'Brien, "Z" <b>&amp;'
 """a student folder whose name needs CSV quoting and HTML escaping"""
@@ -44,7 +45,8 @@ def graded_class(tmp_path_factory):
 
         root = tmp_path_factory.mktemp(f"class-{assignment_id}")
         class_dir = root / "class"
-        expected = samples.sample_class(assignment_id, class_dir, with_loop=False)
+        expected = samples.sample_class(assignment_id, class_dir, with_loop=False,
+                                        artifacts=sample_models.artifacts(assignment_id))
         assignment = exercises.assignment(assignment_id)
         name, mistake = next(((n, m) for n, m in samples.MISTAKES.get(assignment_id, {}).items() if m.hint),
                              (None, None))
@@ -53,6 +55,9 @@ def graded_class(tmp_path_factory):
         expected[QUOTED_NAME] = samples.expected_scores(assignment, tuple(overrides))
         undecodable = os.fsdecode(os.path.join(os.fsencode(class_dir), UNDECODABLE_NAME))
         samples.write_py(Path(undecodable), assignment_id)
+        for folder in (class_dir / QUOTED_NAME, Path(undecodable)):  # e.g. A4's digits.keras
+            for name, path in sample_models.artifacts(assignment_id).items():
+                shutil.copy(path, folder / name)
         expected[os.path.basename(undecodable)] = samples.expected_scores(assignment)
         out = root / "out"
         proc = grade_cli("grade", assignment_id, str(class_dir), "--out", str(out))

@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from course import exercises
-from grader import samples
+from grader import sample_models, samples
 
 
 def grader(*args, cwd=None):
@@ -28,7 +28,8 @@ def grade_class(tmp_path_factory):
     def grade(assignment_id):
         if assignment_id not in graded:
             root = tmp_path_factory.mktemp(assignment_id)
-            expected = samples.sample_class(assignment_id, root / "class")
+            expected = samples.sample_class(assignment_id, root / "class",
+                                            artifacts=sample_models.artifacts(assignment_id))
             proc = grader("grade", assignment_id, str(root / "class"), "--out", str(root / "out"), "--timeout", "3")
             graded[assignment_id] = root, expected, proc
         return graded[assignment_id]

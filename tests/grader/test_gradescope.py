@@ -18,7 +18,7 @@ import nbformat
 import pytest
 
 from course import exercises
-from grader import samples
+from grader import sample_models, samples
 from grader.solutions import ASSIGNMENTS, notebook_path
 
 # Gradescope's results.json, as documented at
@@ -147,6 +147,8 @@ def test_reference_solution_gets_full_marks_in_a_valid_results_json(zips, tmp_pa
     unpack(zips[assignment_id], tree)
     (tree / "submission").mkdir()
     shutil.copy(notebook_path(assignment_id), tree / "submission")
+    for name, path in sample_models.artifacts(assignment_id).items():  # e.g. A4's digits.keras
+        shutil.copy(path, tree / "submission" / name)
     proc = run_autograder(tree)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"with {tree / 'source' / 'digits' / 'grader'}" in proc.stdout, "the bundled grader must be the one that runs"
