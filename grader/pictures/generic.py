@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from course import plots
 from course.exercises.base import Exercise
 from course.judge import CaseResult
 
@@ -138,21 +139,13 @@ def _digit_predictions(pairs):
 
 
 def confusion(exercise: Exercise, expected: np.ndarray, got: np.ndarray):
-    counts = np.zeros((10, 10), dtype=int)
-    np.add.at(counts, (expected, got), 1)
     fig = new_figure(4.4, 3.8)
     ax = fig.add_subplot()
-    image = ax.imshow(counts, cmap="Blues")
-    for (i, j), n in np.ndenumerate(counts):
-        if n:
-            ax.text(j, i, str(n), ha="center", va="center", fontsize=7,
-                    color="white" if n > counts.max() / 2 else "black")
-    ax.set_xticks(range(10))
-    ax.set_yticks(range(10))
+    plots.confusion_matrix(expected.astype(np.int64), got.astype(np.int64), ax=ax)
     ax.set_xlabel("your digit")
     ax.set_ylabel("Keras's digit")
     agree = float(np.mean(expected == got))
     ax.set_title(f"{exercise.name}: you agree with Keras on {agree:.0%}", fontsize=10)
-    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    fig.colorbar(ax.images[0], ax=ax, fraction=0.046, pad=0.04)
     fig.subplots_adjust(left=0.12, right=0.92, bottom=0.13, top=0.9)
     return fig
