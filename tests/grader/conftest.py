@@ -56,8 +56,8 @@ def graded_class(tmp_path_factory):
         undecodable = os.fsdecode(os.path.join(os.fsencode(class_dir), UNDECODABLE_NAME))
         samples.write_py(Path(undecodable), assignment_id)
         for folder in (class_dir / QUOTED_NAME, Path(undecodable)):  # e.g. A4's digits.keras
-            for name, path in sample_models.artifacts(assignment_id).items():
-                shutil.copy(path, folder / name)
+            for artifact, path in sample_models.artifacts(assignment_id).items():
+                shutil.copy(path, folder / artifact)
         expected[os.path.basename(undecodable)] = samples.expected_scores(assignment)
         out = root / "out"
         proc = grade_cli("grade", assignment_id, str(class_dir), "--out", str(out))
