@@ -29,8 +29,6 @@ from grader.sandbox.client import Sandbox, allowed_imports, limits_for
 from grader.submissions import Submission, discover
 
 
-HEAVY_WORKER_OFFSET = 500
-"""sandboxes that preload Keras get worker numbers (and so sandbox uids) from here up"""
 
 
 @dataclass
@@ -176,7 +174,7 @@ def _grade_all(todo: list[Submission], plan: Plan, out: Path, workers: int, prog
         boxes = local.__dict__.setdefault("heavy", {})
         if needs not in boxes:
             with lock:
-                boxes[needs] = Sandbox(worker=HEAVY_WORKER_OFFSET + len(sandboxes), preload=needs)
+                boxes[needs] = Sandbox(worker=len(sandboxes), preload=needs)
                 sandboxes.append(boxes[needs])
         return boxes[needs]
 

@@ -10,7 +10,6 @@ from course import codec
 from grader.quiet import QUIET_ENV
 from grader.sandbox.server import read_frame, write_frame
 
-SANDBOX_UID_BASE = 61000  # one uid per worker, so a sweep of leftovers never hits another worker
 DEFAULT_LIMITS = {"memory": 2 * 2**30, "output": 1 * 2**20, "processes": 16}
 HEAVY_LIMITS = {"keras": {"memory": 8 * 2**30, "output": 1 * 2**20, "processes": 64}}
 """limits for a child that runs Keras: TensorFlow maps ~1.5 GB of address space at import and
@@ -44,9 +43,10 @@ class Sandbox:
     """One fork server process; ``run`` is blocking and thread-safe (one request at a time)."""
 
     def __init__(self, *, worker: int = 0, python: str = sys.executable, preload: tuple[str, ...] = ()):
+        """``worker`` is kept for callers; the server claims a sandbox uid of its own (see jail)."""
         cmd = [python, "-m", "grader.sandbox.server"]
         if os.geteuid() == 0:
-            cmd += ["--uid", str(SANDBOX_UID_BASE + worker)]
+            cmd += ["--uid", "1"]  # "drop privileges": the jail picks a free uid for this server
         for name in preload:  # e.g. "keras": a server whose children may use Keras
             cmd += ["--preload", name]
         self.process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,

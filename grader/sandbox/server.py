@@ -194,7 +194,7 @@ def _tail(path: str) -> str:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--uid", type=int, default=None, help="run children as this uid (when root)")
+    parser.add_argument("--uid", type=int, default=None, help="when root and nonzero, run children as a uid claimed for this server alone")
     parser.add_argument("--preload", choices=["keras"], action="append", default=[],
                         help="also import this heavy library once, for exercises that need it")
     args = parser.parse_args(argv)
