@@ -1,110 +1,108 @@
-"""``grader grade``: grade a whole class, each submission in its own sandboxed processes.
+"""``grader grade``: grade a whole class, each submission in its own sandboxed process.
 
 The expensive, trusted work happens once per run in this process: Keras computes the answers
-to the public and hidden cases. Each (student, function) pair then runs in a child of a warm
-fork server that holds only the case inputs; returned values come back as plain data and are
-judged here. Results are written per student as they finish, atomically, so a run that is
-stopped at any point resumes where it left off.
+to the public and hidden cases. Fork servers (one per worker, NumPy only, warm) receive the
+case inputs and correct-callee sources once; then each submission costs one request: a fresh
+child loads its definitions once and grades every function, callees before callers. Returned
+values come back as plain data and are judged here. Results are written per student as they
+finish, atomically, so a run stopped at any point (even ``kill -9``) resumes where it left off.
+With ``scheduler``, the same requests run on a Dask cluster (``grader.distributed``).
 """
 from __future__ import annotations
 
-import concurrent.futures
+import json
 import os
+import queue
+import selectors
 import sys
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from tqdm import tqdm
 
 from course import exercises
 from course.calls import Outcome
-from course.exercises.base import Assignment, Case
-from course.fixtures import case_to_plain, public_cases
+from course.exercises.base import Case, Exercise
 from course.judge import ExerciseResult, judge_all
-from grader import feedback, references, solutions
-from grader.results import StudentResult, atomic_write, csv_row, is_current, read_json, write_csv
-from grader.sandbox.client import Sandbox
+from grader import feedback
+from grader.plan import Plan, PlanProcess, grading_order, make_plan  # noqa: F401  (re-exported)
+from grader.results import StudentResult, atomic_write, clean_partial_writes, csv_row, is_current, read_json, write_csv
+from grader.sandbox.client import Sandbox, SandboxDied, decode_reply
 from grader.submissions import Submission, discover
 
-
-@dataclass
-class Plan:
-    """Everything needed to grade any submission of one assignment in this run."""
-
-    assignment: Assignment
-    cases: dict[str, list[Case]]
-    """public + hidden cases, with Keras answers (never sent to a sandbox)"""
-    requests: dict[str, dict]
-    """per function, the sandbox request minus the submission path"""
-    seed: int
+IN_FLIGHT = 2
+"""requests queued per fork server, so it never waits for the parent to judge the last one"""
+RETRIES = 1
+"""how often a submission is resent after its fork server died (a grader fault)"""
 
 
-def make_plan(assignment_id: str, *, seed: int, timeout: float | None = None) -> Plan:
-    assignment = exercises.assignment(assignment_id)
-    hidden = references.hidden_cases(assignment_id, seed)
-    cases = {name: public_cases(assignment_id)[name] + hidden[name] for name in assignment.names}
-    requests = {}
-    for ex in assignment.exercises:
-        requests[ex.name] = {
-            "function": ex.name,
-            "cases": [case_to_plain(c, with_answer=False) for c in cases[ex.name]],
-            "inject": solutions.callee_sources(assignment_id, ex.calls),
-            "timeout": float(timeout or ex.timeout),
-        }
-    return Plan(assignment, cases, requests, seed)
-
-
-def grade_submission(sub: Submission, plan: Plan, sandbox: Sandbox) -> StudentResult:
-    """Grade one submission (never raises for anything the submission does)."""
-    start = time.perf_counter()
-    result = StudentResult(sub.student, plan.assignment, seed=plan.seed, fingerprint=sub.fingerprint())
-    if sub.path is None:
-        result.problem = sub.problem
+def judge_reply(sub: Submission, plan: Plan, reply: dict, *, fingerprint: str) -> StudentResult:
+    """A student's result from the fork server's decoded reply (see ``client.decode_reply``)."""
+    result = StudentResult(sub.student, plan.assignment, seed=plan.seed, fingerprint=fingerprint,
+                           seconds=float(reply.get("seconds") or 0.0))
+    if reply.get("status") != "ok":
+        result.problem = f"the grader's sandbox failed: {reply.get('detail')}"
+        result.fingerprint = ""  # a grader fault: never reuse this result
         return result
-    notes: list[str] = []
+    load = reply["load"]
+    data = load.get("data")
+    if load["status"] == "ok" and isinstance(data, dict):
+        if isinstance(data.get("fatal"), str):
+            result.problem = data["fatal"]
+            return result
+        notes = data.get("notes")
+        result.notes = list(dict.fromkeys(n for n in notes if isinstance(n, str))) if isinstance(notes, list) else []
+    stages = {f["name"]: f for f in reply["functions"]}
     for ex in plan.assignment.exercises:
-        reply = sandbox.run({**plan.requests[ex.name], "submission": str(sub.path.resolve())})
-        ex_result, fatal, ex_notes = _judge_reply(ex, plan.cases[ex.name], reply)
-        if fatal:
-            result.problem = fatal
-            result.exercises = []
-            break
-        notes += [n for n in ex_notes if n not in notes]
-        result.exercises.append(ex_result)
-    result.notes = notes
-    result.seconds = time.perf_counter() - start
+        stage = stages.get(ex.name, {"status": "not_run", "detail": "was not graded"})
+        result.exercises.append(_judge_stage(ex, plan.cases[ex.name], stage))
     return result
 
 
-def _judge_reply(ex, cases, reply) -> tuple[ExerciseResult, str, list[str]]:
-    status = reply.get("status")
-    if status != "ok":
-        return ExerciseResult(ex, problem=f"{ex.name}: {reply.get('detail') or status}"), "", []
-    data = reply["result"]
+def _judge_stage(ex: Exercise, cases: list[Case], stage: dict) -> ExerciseResult:
+    if stage["status"] != "ok":
+        return ExerciseResult(ex, problem=f"{ex.name}: {stage.get('detail') or stage['status']}")
+    data = stage.get("data")
     if not isinstance(data, dict):
-        return ExerciseResult(ex, problem=f"{ex.name}: the sandbox returned no result"), "", []
-    if isinstance(data.get("fatal"), str):
-        return ExerciseResult(ex), data["fatal"], []
-    notes = [n for n in data.get("notes") or [] if isinstance(n, str)]
+        return ExerciseResult(ex, problem=f"{ex.name}: the sandbox returned no result")
     if isinstance(data.get("missing"), str):
-        return ExerciseResult(ex, problem=data["missing"]), "", notes
+        return ExerciseResult(ex, problem=data["missing"])
     raw = data.get("outcomes")
     outcomes = [Outcome.from_plain(o) for o in raw] if isinstance(raw, list) else []
-    return judge_all(ex, cases, outcomes[: len(cases)]), "", notes
+    return judge_all(ex, cases, outcomes[: len(cases)])
+
+
+def grade_submission(sub: Submission, plan: Plan, sandbox: Sandbox) -> StudentResult:
+    """Grade one submission with a configured sandbox (never raises for anything it does)."""
+    fingerprint = sub.fingerprint()
+    if sub.path is None:
+        return without_file(sub, plan, fingerprint)
+    return judge_reply(sub, plan, decode_reply(sandbox.grade(os.path.abspath(sub.path))), fingerprint=fingerprint)
 
 
 @dataclass
 class Summary:
     rows: list[dict] = field(default_factory=list)
+    """``grades.csv``'s rows, one per student"""
+    seconds_by_student: dict[str, float] = field(default_factory=dict)
+    """how long each submission took in its sandbox (this run's, or the saved one's)"""
     graded: int = 0
     reused: int = 0
     seconds: float = 0.0
+    grading_seconds: float = 0.0
+    """from the first request (references ready, servers up) to the last result"""
+
+    @property
+    def rate(self) -> float:
+        return self.graded / self.grading_seconds if self.grading_seconds > 0 else 0.0
 
 
 def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = None, timeout: float | None = None,
-          seed: int = 0, progress: bool | None = None) -> Summary:
+          seed: int = 0, progress: bool | None = None, scheduler: str | None = None) -> Summary:
     """Grade every student folder in ``submissions_dir`` into ``out``; see the module docstring.
 
     Raises:
@@ -112,56 +110,180 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
     """
     start = time.perf_counter()
     out = Path(out)
-    subs = discover(submissions_dir, assignment_id)
     assignment = exercises.assignment(assignment_id)
+    subs = discover(submissions_dir, assignment_id)
+    clean_partial_writes(out)
     summary = Summary()
-    todo = []
+    fingerprints = {s.student: s.fingerprint() for s in subs}
+    saved: dict[str, dict] = {}
+    todo: list[Submission] = []
     for sub in subs:
-        saved = read_json(out / "results" / f"{sub.student}.json")
-        if is_current(saved, fingerprint=sub.fingerprint(), seed=seed):
-            summary.reused += 1
+        old = read_json(out / "results" / f"{sub.student}.json")
+        if is_current(old, fingerprint=fingerprints[sub.student], seed=seed):
+            saved[sub.student] = old
         else:
             todo.append(sub)
+    summary.reused = len(saved)
     if todo:
-        plan = make_plan(assignment_id, seed=seed, timeout=timeout)
-        _grade_all(todo, plan, out, workers or os.cpu_count() or 1, progress)
+        workers = max(1, workers or os.cpu_count() or 1)
+        show = sys.stderr.isatty() if progress is None else progress
+        bar = tqdm(total=len(todo), unit="sub", disable=not show, desc=assignment_id, smoothing=0.1)
+
+        writer = Writer()
+
+        def finish(result: StudentResult) -> None:
+            payload = result.to_gradescope()
+            writer.put(files(result, out, payload))
+            saved[result.student] = payload
+            bar.update(1)
+
+        clock = Clock(bar)
+        planner = PlanProcess(assignment_id, seed=seed, timeout=timeout)  # Keras, in its own process
+        try:
+            if scheduler:
+                from grader import distributed
+
+                distributed.grade_all(scheduler, todo, planner, fingerprints, finish, clock.start)
+            else:
+                _grade_local(todo, planner, workers, fingerprints, finish, clock.start)
+            summary.grading_seconds = clock.seconds()
+        finally:
+            planner.cancel()
+            bar.close()
+            writer.close()
         summary.graded = len(todo)
-    summary.rows = [csv_row(read_json(out / "results" / f"{s.student}.json"), assignment) for s in subs]
+    for sub in subs:
+        summary.rows.append(csv_row(saved[sub.student], assignment))
+        summary.seconds_by_student[sub.student] = float(saved[sub.student].get("execution_time") or 0.0)
     write_csv(out / "grades.csv", summary.rows, assignment)
     summary.seconds = time.perf_counter() - start
     return summary
 
 
-def _grade_all(todo: list[Submission], plan: Plan, out: Path, workers: int, progress: bool | None) -> None:
-    local = threading.local()
-    sandboxes: list[Sandbox] = []
-    lock = threading.Lock()
+class Clock:
+    """When grading proper began (the references computed), for the submissions/s rate."""
 
-    def sandbox() -> Sandbox:
-        if not hasattr(local, "sandbox"):
-            with lock:
-                local.sandbox = Sandbox(worker=len(sandboxes))
-                sandboxes.append(local.sandbox)
-        return local.sandbox
+    def __init__(self, bar: tqdm):
+        self.bar, self.begun = bar, None
 
-    def one(sub: Submission) -> None:
-        result = grade_submission(sub, plan, sandbox())
-        save(result, out)
+    def start(self) -> None:
+        self.begun = time.perf_counter()
+        self.bar.reset()  # the progress bar's rate, too, counts from here
 
-    show = sys.stderr.isatty() if progress is None else progress
+    def seconds(self) -> float:
+        return time.perf_counter() - self.begun if self.begun else 0.0
+
+
+def without_file(sub: Submission, plan: Plan, fingerprint: str) -> StudentResult:
+    return StudentResult(sub.student, plan.assignment, problem=sub.problem, seed=plan.seed, fingerprint=fingerprint)
+
+
+def _grade_local(todo: list[Submission], planner: PlanProcess, workers: int, fingerprints: dict[str, str],
+                 finish: Callable[[StudentResult], None], started: Callable[[], None]) -> None:
+    """Grade ``todo`` with ``workers`` fork servers on this machine, judging here as replies arrive."""
+    with_file = [sub for sub in todo if sub.path is not None]
+    # the servers warm up while Keras computes the answers
+    pool = [Sandbox(worker=i) for i in range(min(workers, len(with_file)))]
     try:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool, \
-                tqdm(total=len(todo), unit="sub", disable=not show, desc=plan.assignment.id) as bar:
-            for future in concurrent.futures.as_completed(pool.submit(one, s) for s in todo):
-                future.result()
-                bar.update(1)
+        plan = planner.result()
+        if plan.preload:  # this assignment's children need more than NumPy: restart warmer
+            for sandbox in pool:
+                sandbox.close()
+            pool[:] = [Sandbox(worker=i, preload=plan.preload) for i in range(len(pool))]
+        started()
+        for sub in todo:
+            if sub.path is None:
+                finish(without_file(sub, plan, fingerprints[sub.student]))
+        queue: deque[tuple[Submission, int]] = deque((sub, 0) for sub in with_file)
+        selector = selectors.DefaultSelector()
+        jobs: dict[Sandbox, deque[tuple[Submission, int]]] = {}
+
+        def start(sandbox: Sandbox) -> None:
+            sandbox.configure(plan.functions, load_timeout=plan.load_timeout)
+            jobs[sandbox] = deque()
+            selector.register(sandbox.stdout, selectors.EVENT_READ, sandbox)
+            feed(sandbox)
+
+        def feed(sandbox: Sandbox) -> None:
+            while sandbox.in_flight < IN_FLIGHT and queue:
+                sub, tries = queue.popleft()
+                sandbox.submit(os.path.abspath(sub.path))  # the child works in its own folder
+                jobs[sandbox].append((sub, tries))
+
+        for sandbox in pool:
+            start(sandbox)
+        while any(jobs.values()):
+            for key, _ in selector.select():
+                sandbox = key.data
+                try:
+                    envelope = sandbox.receive()
+                except SandboxDied as e:
+                    _replace(sandbox, pool, jobs, queue, selector, plan, finish, str(e))
+                    start(pool[-1])
+                    continue
+                sub, _ = jobs[sandbox].popleft()
+                feed(sandbox)
+                finish(judge_reply(sub, plan, decode_reply(envelope), fingerprint=fingerprints[sub.student]))
     finally:
-        for s in sandboxes:
-            s.close()
+        for sandbox in pool:
+            sandbox.close()
 
 
-def save(result: StudentResult, out: Path) -> None:
-    import json
+def _replace(dead: Sandbox, pool, jobs, queue, selector, plan, finish, why: str) -> None:
+    """A fork server died (never a submission's doing): resend its requests to a fresh one."""
+    selector.unregister(dead.stdout)
+    dead.close()
+    pool.remove(dead)
+    for sub, tries in jobs.pop(dead):
+        if tries < RETRIES:
+            queue.appendleft((sub, tries + 1))
+        else:
+            finish(judge_reply(sub, plan, {"status": "error", "detail": why}, fingerprint=""))
+    pool.append(Sandbox(worker=len(pool), preload=plan.preload))
 
-    atomic_write(out / "feedback" / f"{result.student}.html", feedback.render(result))
-    atomic_write(out / "results" / f"{result.student}.json", json.dumps(result.to_gradescope(), indent=1))
+
+def files(result: StudentResult, out: Path, payload: dict | None = None) -> list[tuple[Path, str]]:
+    """A student's files in the order they are written: feedback, then results.json, whose
+    presence means "graded" to a resumed run."""
+    payload = payload or result.to_gradescope()
+    return [(out / "feedback" / f"{result.student}.html", feedback.render(result)),
+            (out / "results" / f"{result.student}.json", json.dumps(payload, indent=1))]
+
+
+def save(result: StudentResult, out: Path) -> dict:
+    """Write a student's files now; returns their results.json content."""
+    payload = result.to_gradescope()
+    for path, text in files(result, out, payload):
+        atomic_write(path, text)
+    return payload
+
+
+class Writer:
+    """Writes students' files on a background thread, in order, so the judging loop never
+    waits for the disk. ``close`` waits for the last file and re-raises a failed write."""
+
+    def __init__(self):
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="grader-writer", daemon=True)
+        self.thread.start()
+
+    def put(self, items: list[tuple[Path, str]]) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(items)
+
+    def _run(self) -> None:
+        while (items := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    for path, text in items:
+                        atomic_write(path, text)
+                except BaseException as e:  # disk full, permissions: the grader's fault, reported
+                    self.error = e
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error

@@ -1,18 +1,21 @@
-"""What a sandboxed child does: load a submission's definitions, call one function on its cases.
+"""What a sandboxed child does: load a submission's definitions once, then grade its functions.
 
 Runs after ``fork`` in the fork server, as an unprivileged user when the grader is root, with
-rlimits in place. It sees the case *inputs* only; answers never reach this process. Its result
-goes back as ``course.codec`` bytes on a pipe, which the trusted side decodes without pickle.
+rlimits in place. It sees the case *inputs* only; answers never reach this process. Functions
+are graded in the order given (callees before their callers), each result going back as one
+``course.codec`` frame on a pipe, which the trusted side decodes without pickle.
 """
 from __future__ import annotations
 
 import builtins
 import importlib.abc
+import json
 import os
 import resource
 import sys
 
 from course import calls, codec, source
+from grader.sandbox.frames import HEADER, write_fd
 
 # Modules that hold answers, hints or grading logic: a submission may not import them.
 BLOCKED = ("grader", "course.exercises", "course.judge", "course.selfcheck", "course.fixtures",
@@ -42,6 +45,11 @@ def block_imports(blocked=BLOCKED) -> None:
     import course
 
     course.check = lambda *args, **kwargs: None  # self-check cells are harmless no-ops here
+
+
+def blocked_for(allow=()) -> tuple[str, ...]:
+    """``BLOCKED`` but for the modules in ``allow`` (preloaded for an assignment, e.g. Keras)."""
+    return tuple(b for b in BLOCKED if b not in allow)
 
 
 def set_limits(*, cpu_seconds: int, memory_bytes: int, output_bytes: int, processes: int) -> None:
@@ -90,47 +98,117 @@ def inject(namespace: dict, sources: dict[str, str]) -> None:
 
 
 def run(request: dict, defs: source.Definitions | str) -> dict:
-    """Load, then call ``request["function"]`` on each case; returns plain data."""
+    """Load, then call ``request["function"]`` on each case; returns plain data (one function)."""
     if isinstance(defs, str):
         return {"notes": [], "fatal": defs, "missing": None, "outcomes": []}
     namespace, notes = source.execute(defs)
-    result = {"notes": notes, "fatal": None, "missing": None, "outcomes": []}
-    name = request["function"]
+    spec = {"name": request["function"], "cases": request["cases"]}
+    return {"notes": notes, "fatal": None, **grade_function(namespace, spec, request.get("inject") or {})}
+
+
+def grade_function(namespace: dict, spec: dict, sources: dict[str, str]) -> dict:
+    """Call ``spec["name"]`` on each of ``spec["cases"]``, with the correct callees ``sources`` in place.
+
+    The correct callees stay in the namespace only while this function is graded: the student's
+    own versions are put back afterwards, so a function graded later sees what it would have
+    seen in a fresh process.
+    """
+    name = spec["name"]
     fn = namespace.get(name)
     if fn is None:
-        result["missing"] = f"{name} is not defined in the submission"
-        return result
+        return {"missing": f"{name} is not defined in the submission", "outcomes": []}
     if not callable(fn):
-        result["missing"] = f"{name} is defined but is a {type(fn).__name__}, not a function"
-        return result
-    inject(namespace, request.get("inject") or {})
-    for case in request["cases"]:
-        result["outcomes"].append(calls.call(fn, case["args"], case.get("kwargs") or {}).to_plain())
-    return result
+        return {"missing": f"{name} is defined but is a {type(fn).__name__}, not a function", "outcomes": []}
+    saved = {n: namespace[n] for n in sources if n in namespace}
+    inject(namespace, sources)
+    try:
+        outcomes = [calls.call(fn, case["args"], case.get("kwargs") or {}).to_plain() for case in spec["cases"]]
+    finally:
+        for n in sources:
+            namespace.pop(n, None)
+        namespace.update(saved)
+    return {"missing": None, "outcomes": outcomes}
 
 
-def child_main(request: dict, result_fd: int, workdir: str, uid: int | None) -> None:
-    """The whole life of a sandboxed child; never returns."""
+def _flush() -> None:
+    """Push what the submission printed to its output file (``os._exit`` won't)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+
+
+def _read_sources(fd: int) -> dict[str, str]:
+    """The correct callees the server sends (one frame of JSON) right before their caller is graded."""
+    head = _read_exact(fd, HEADER.size)
+    (size,) = HEADER.unpack(head)
+    return json.loads(_read_exact(fd, size))
+
+
+def _read_exact(fd: int, size: int) -> bytes:
+    parts, got = [], 0
+    while got < size:
+        chunk = os.read(fd, size - got)
+        if not chunk:
+            raise EOFError("the server closed the pipe of correct callees")
+        parts.append(chunk)
+        got += len(chunk)
+    return b"".join(parts)
+
+
+def child_main(job: dict, result_fd: int, workdir: str, uid: int | None, inject_fd: int | None = None) -> None:
+    """The whole life of a sandboxed child; never returns.
+
+    ``job``: ``submission`` (path), ``functions`` (``[{name, cases, timeout, inject_names}]``
+    in grading order, callees before their callers), ``limits``, ``cpu_seconds`` and ``allow``
+    (preloaded modules the submission may use). Writes one frame to ``result_fd`` once the
+    definitions are loaded (``{notes, fatal}``), then one per function (``{missing, outcomes}``).
+    A function with ``inject_names`` is graded with the correct versions of those callees, which
+    the server sends on ``inject_fd`` only once everything graded before it is done (a function
+    may still carry them inline as ``inject``, for one-off requests).
+    """
     status = 0
     try:
         os.setsid()
         os.chdir(workdir)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
-        out = os.open(os.path.join(workdir, "output.txt"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        out = os.open(os.path.join(workdir, "output.txt"), os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
         os.dup2(out, 1)
         os.dup2(out, 2)
+        # nothing of the server's (its pipes to the parent, other children's) stays reachable
+        keep = sorted(fd for fd in (result_fd, inject_fd) if fd is not None)
+        start = 3
+        for fd in keep:
+            os.closerange(start, fd)
+            start = fd + 1
+        os.closerange(start, 1 << 16)
         if uid is not None and os.geteuid() == 0:
-            os.fchown(out, uid, uid)
-        limits = request["limits"]
-        set_limits(cpu_seconds=int(request["timeout"]) + 2, memory_bytes=limits["memory"],
+            os.fchown(1, uid, uid)
+        limits = job["limits"]
+        set_limits(cpu_seconds=int(job["cpu_seconds"]), memory_bytes=limits["memory"],
                    output_bytes=limits["output"], processes=limits["processes"])
-        defs = read(request["submission"])
+        defs = read(job["submission"])
         drop_privileges(uid)
-        block_imports()
-        payload = codec.encode(run(request, defs))
-        with os.fdopen(result_fd, "wb") as pipe:
-            pipe.write(payload)
+        if not any(isinstance(finder, _Blocker) for finder in sys.meta_path):
+            block_imports(blocked_for(job.get("allow") or ()))  # the server usually did it already
+        if isinstance(defs, str):
+            write_fd(result_fd, codec.encode({"notes": [], "fatal": defs}))
+            for _ in job["functions"]:  # nothing to grade; the parent reports ``fatal``
+                write_fd(result_fd, codec.encode({"missing": None, "outcomes": []}))
+        else:
+            namespace, notes = source.execute(defs)
+            _flush()
+            write_fd(result_fd, codec.encode({"notes": notes, "fatal": None}))
+            for spec in job["functions"]:
+                sources = spec.get("inject") or {}
+                if spec.get("inject_names") and inject_fd is not None:
+                    sources = _read_sources(inject_fd)
+                result = grade_function(namespace, spec, sources)
+                del sources
+                _flush()
+                write_fd(result_fd, codec.encode(result))
     except BaseException:
         status = 70
     finally:

@@ -1,60 +1,143 @@
-"""The fork server: a warm NumPy process that runs each request in a fresh, limited child.
+"""The fork server: a warm NumPy process that grades each submission in a fresh, limited child.
 
-Started by ``grader.sandbox.client`` as ``python -m grader.sandbox.server [--uid N]``. It never
-imports TensorFlow or any reference answer, so a child forked from it has nothing to find. It
-reads length-prefixed ``course.codec`` frames on stdin and answers each with one frame on stdout:
-``{"status": "ok" | "timeout" | "crashed", "detail": str, "result": bytes, "output": str}``.
+Started by ``grader.sandbox.client`` as ``python -m grader.sandbox.server [--preload M ...]
+[--lazy M ...]``. It never imports TensorFlow (unless an assignment preloads Keras for its
+children) nor any reference answer, so a child forked from it has nothing to find. It reads
+length-prefixed frames on stdin:
+
+- ``{"op": "configure", "functions": [...], "limits": {...}, "load_timeout": s, "allow": [...]}``
+  (``course.codec``), once per run: each function's ``name``, ``cases`` (inputs only),
+  ``timeout`` and, when it calls other graded functions, ``inject_file``/``inject_names``: a file
+  this server never reads into its memory, holding the correct callees' sources;
+- ``{"op": "grade", "id": any, "submission": path}`` (JSON) per submission (``functions``,
+  ``limits`` and ``load_timeout`` may be given inline instead, then as ``course.codec``),
+
+and answers each with one frame on stdout, an envelope (``frames.pack_envelope``): a JSON header
+``{"status", "detail", "id", "load": {status, detail, seconds}, "functions": [{name, status,
+detail, seconds}], "output", "seconds", "children", "cpu"}`` followed by the child's raw frames
+(the load frame, then one per function; empty where there is none). Statuses: ``ok``,
+``timeout``, ``crashed``, ``too_big``, ``not_run``.
+
+One child loads the submission once and grades every function in the order given (callees
+first). Each stage has its own wall-clock deadline; when a function hangs or kills its process,
+the child's process group is killed and a fresh child grades the functions that remain, so one
+infinite loop costs one exercise. A function's correct callees are copied from their file into
+the child (``sendfile``, kernel to kernel) only when that function is next. The server is a
+child subreaper: whatever a submission leaves running is reparented here and killed before the
+next submission starts.
 """
 from __future__ import annotations
 
 import argparse
+import ctypes
+import fcntl
+import gc
+import json
+import math
 import os
+import re
+import resource
 import select
 import shutil
 import signal
-import struct
+import stat
 import sys
 import tempfile
+import threading
 import time
-
-import numpy as np
+from pathlib import Path
 
 from course import codec
 from grader.sandbox import runner
+from grader.sandbox.frames import HEADER, FrameReader, pack_envelope, read_frame, write_frame
 
-HEADER = struct.Struct(">Q")
 MAX_RESULT_BYTES = 64 * 2**20
 OUTPUT_TAIL = 2000
+SANDBOX_UID_BASE = 62000  # claimed one per server; the old fixed 61000 + worker scheme stays free for --uid
+UID_SLOTS = 1000
+PR_SET_CHILD_SUBREAPER = 36
 
 
-def preload() -> None:
+def preload(modules=()) -> None:
     """Import what submissions commonly import, once, so children start warm."""
     os.environ.setdefault("MPLBACKEND", "Agg")
+    from course import data, plots  # noqa: F401  (the loader and the pictures, not the checks)
+
+    for name in modules:
+        if name in ("keras", "tensorflow"):
+            from grader.quiet import keras
+
+            keras()  # quietly: TensorFlow's C++ logging would land in every child's output
+        elif name == "matplotlib":
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot  # noqa: F401
+        else:
+            __import__(name)
+
+
+def claim_uid(base: int = SANDBOX_UID_BASE) -> tuple[int, int]:
+    """A sandbox uid no other server on this machine is using, and the lock fd that holds it.
+
+    Children of different servers must not share a uid: a submission may signal every
+    process of its own uid.
+
+    Raises:
+        RuntimeError: all ``UID_SLOTS`` uids are taken.
+    """
+    folder = Path(tempfile.gettempdir()) / "grader-sandbox-uids"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    st = folder.lstat()
+    if st.st_uid != os.geteuid() or not os.path.isdir(folder) or os.path.islink(folder):
+        raise RuntimeError(f"{folder} is not a folder owned by the grader's user")
+    for uid in range(base, base + UID_SLOTS):
+        fd = os.open(folder / f"{uid}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return uid, fd
+        except BlockingIOError:
+            os.close(fd)
+    raise RuntimeError(f"no free sandbox uid in {base}..{base + UID_SLOTS - 1}")
+
+
+def become_subreaper() -> bool:
+    """Adopt orphaned descendants (Linux), so nothing a child starts can outlive its grading."""
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot  # noqa: F401
-    except Exception:
-        pass
-    from course import data  # noqa: F401  (the loader, not the checks)
+        return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
 
 
-def read_frame(stream) -> bytes | None:
-    head = stream.read(HEADER.size)
-    if len(head) < HEADER.size:
-        return None
-    (size,) = HEADER.unpack(head)
-    return stream.read(size)
+def children() -> set[int]:
+    """This process's child pids (Linux ``/proc``; empty where unavailable)."""
+    try:
+        with open(f"/proc/self/task/{threading.get_native_id()}/children", "rb") as f:
+            return {int(p) for p in f.read().split()}
+    except OSError:
+        return set()
 
 
-def write_frame(stream, payload: bytes) -> None:
-    stream.write(HEADER.pack(len(payload)) + payload)
-    stream.flush()
+def kill_leftovers(keep: set[int] = frozenset()) -> int:
+    """SIGKILL and reap every child of this server but ``keep``; returns how many there were."""
+    killed = 0
+    for _ in range(100):  # a process killed here hands its own children to us: repeat
+        pids = children() - keep
+        if not pids:
+            break
+        for pid in pids:
+            _kill(pid)
+        for pid in pids:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+        killed += len(pids)
+    return killed
 
 
 def kill_user_processes(uid: int) -> None:
-    """SIGKILL every process owned by the sandbox uid (children that escaped their group)."""
+    """SIGKILL every process owned by ``uid`` (a slow /proc scan; for use outside the hot path)."""
     for _ in range(3):
         found = False
         for entry in os.listdir("/proc"):
@@ -71,31 +154,11 @@ def kill_user_processes(uid: int) -> None:
         time.sleep(0.01)
 
 
-def collect(pid: int, fd: int, timeout: float) -> tuple[bytes, str, int]:
-    """Read the child's result until EOF or the deadline; returns (bytes, status, wait status)."""
-    deadline = time.monotonic() + timeout
-    chunks, size, status = [], 0, "ok"
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            status = "timeout"
-            break
-        ready, _, _ = select.select([fd], [], [], left)
-        if not ready:
-            continue
-        chunk = os.read(fd, 1 << 20)
-        if not chunk:
-            break
-        size += len(chunk)
-        if size > MAX_RESULT_BYTES:
-            status = "too_big"
-            break
-        chunks.append(chunk)
-    os.close(fd)
-    if status != "ok":
-        _killpg(pid)
-    _, wait_status = _wait(pid, deadline + 1.0)
-    return b"".join(chunks), status, wait_status
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _killpg(pid: int) -> None:
@@ -103,21 +166,6 @@ def _killpg(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-
-
-def _wait(pid: int, deadline: float) -> tuple[int, int]:
-    while True:
-        done, wait_status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return done, wait_status
-        if time.monotonic() > deadline:
-            _killpg(pid)
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            return os.waitpid(pid, 0)
-        time.sleep(0.001)
 
 
 def describe_exit(wait_status: int) -> str:
@@ -130,33 +178,320 @@ def describe_exit(wait_status: int) -> str:
     return f"the process exited with status {os.WEXITSTATUS(wait_status)} before returning its results"
 
 
-def handle(request: dict, *, uid: int | None, base: str) -> dict:
-    workdir = tempfile.mkdtemp(prefix="sub-", dir=base)
-    if uid is not None and os.geteuid() == 0:
-        os.chown(workdir, uid, uid)
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read_fd)
-        runner.child_main(request, write_fd, workdir, uid)
-    os.close(write_fd)
-    data, status, wait_status = collect(pid, read_fd, float(request["timeout"]))
-    _killpg(pid)
-    if uid is not None and os.geteuid() == 0:
-        kill_user_processes(uid)
-    output = _tail(os.path.join(workdir, "output.txt"))
-    shutil.rmtree(workdir, ignore_errors=True)
-    if status == "ok" and not (os.WIFEXITED(wait_status) and os.WEXITSTATUS(wait_status) == 0):
-        status = "crashed"
-    detail = {"ok": "", "timeout": f"took longer than {request['timeout']:g} s",
-              "too_big": f"returned more than {MAX_RESULT_BYTES // 2**20} MB of data",
-              "crashed": describe_exit(wait_status)}[status]
-    return {"status": status, "detail": detail, "result": np.frombuffer(data, dtype=np.uint8), "output": output}
+class Child:
+    """A forked child running one job, read frame by frame under per-stage deadlines."""
+
+    def __init__(self, job: dict, workdir: str, uid: int | None):
+        read_fd, write_fd = os.pipe()
+        # correct callees travel on their own pipe, each sent only when its caller is next
+        inject_r, self.inject_w = os.pipe() if any(f.get("inject_file") for f in job["functions"]) else (None, None)
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_fd)
+            if self.inject_w is not None:
+                os.close(self.inject_w)
+            runner.child_main(job, write_fd, workdir, uid, inject_r)
+        os.close(write_fd)
+        if inject_r is not None:
+            os.close(inject_r)
+            os.set_blocking(self.inject_w, False)
+        self.pid, self.fd = pid, read_fd
+        self.pidfd = os.pidfd_open(pid)
+        self.poller = select.poll()
+        self.poller.register(read_fd, select.POLLIN)
+        self.poller.register(self.pidfd, select.POLLIN)
+        self.reader = FrameReader(MAX_RESULT_BYTES)
+        self.eof = False
+        self.exited = False
+        self.wait_status: int | None = None
+
+    def next(self, timeout: float) -> tuple[bytes | None, str]:
+        """The next frame and ``"ok"``, or None and ``"timeout"``, ``"crashed"`` or ``"too_big"``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                frame = self.reader.next()
+            except OverflowError:
+                return None, "too_big"
+            if frame is not None:
+                return frame, "ok"
+            if self.exited:
+                return None, "crashed"
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None, "timeout"
+            for fd, _ in self.poller.poll(math.ceil(left * 1000)):
+                if fd == self.fd and not self.eof:
+                    self._read()
+                elif fd == self.pidfd:
+                    # whatever the child wrote is in the pipe now; a process it left behind
+                    # may still hold the pipe open, so don't wait for end-of-file
+                    self.poller.unregister(self.pidfd)
+                    os.set_blocking(self.fd, False)
+                    while not self.eof and self._read():
+                        pass
+                    self.exited = True
+            if self.reader.pending() > MAX_RESULT_BYTES:
+                return None, "too_big"
+
+    def send_sources(self, path: str) -> None:
+        """Pass the file of correct callees at ``path`` to the child, kernel to kernel.
+
+        ``sendfile`` copies it from the file to the pipe without it ever entering this server's
+        memory, which every later child would inherit. A child that stopped reading just won't
+        get it (and times out waiting, if it is still alive).
+        """
+        try:
+            with open(path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                os.write(self.inject_w, HEADER.pack(size))
+                sent = 0
+                while sent < size:
+                    sent += os.sendfile(self.inject_w, f.fileno(), sent, size - sent)
+        except (BlockingIOError, BrokenPipeError):
+            pass
+
+    def _read(self) -> bool:
+        try:
+            chunk = os.read(self.fd, 1 << 20)
+        except BlockingIOError:
+            return False
+        if not chunk:
+            self.eof = True
+            self.poller.unregister(self.fd)
+            return False
+        self.reader.feed(chunk)
+        return True
+
+    def finish(self) -> int:
+        """Kill the child and its process group, reap it; returns its wait status."""
+        _killpg(self.pid)
+        _kill(self.pid)
+        _, self.wait_status = os.waitpid(self.pid, 0)
+        for fd in (self.fd, self.pidfd, self.inject_w):
+            if fd is not None:
+                os.close(fd)
+        return self.wait_status
+
+
+class Server:
+    """Grades submissions against the configured functions; see the module docstring.
+
+    Args:
+        lazy: modules too heavy to preload for everyone (a fork costs more the bigger the
+            server): a submission whose file mentions one is graded by a zygote, a copy of this
+            server that has imported them, started on first need.
+    """
+
+    def __init__(self, *, uid: int | None, base: str, lazy: tuple[str, ...] = ()):
+        self.uid, self.base, self.lazy = uid, base, tuple(lazy)
+        self.clean_workdir: str | None = None
+        self.config: dict = {"functions": [], "limits": {}, "load_timeout": 10.0, "allow": []}
+        self.zygote: Zygote | None = None
+
+    def handle(self, message: dict) -> bytes:
+        op = message.get("op")
+        if op == "configure":
+            self.config = {k: message[k] for k in ("functions", "limits", "load_timeout", "allow") if k in message}
+            self.stop_zygote()  # it holds the old configuration
+            return pack_envelope({"status": "ok", "detail": ""}, [])
+        if op == "grade":
+            if self.lazy and _mentions(message["submission"], self.lazy):
+                return self.grade_in_zygote(message)
+            return self.grade(message)
+        return pack_envelope({"status": "error", "detail": f"unknown request {op!r}"}, [])
+
+    def grade_in_zygote(self, message: dict) -> bytes:
+        for _ in range(2):  # a zygote that died is replaced once
+            if self.zygote is None:
+                self.zygote = Zygote(self)
+            reply = self.zygote.ask(message)
+            if reply is not None:
+                return reply
+            self.stop_zygote()
+        return pack_envelope({"status": "error", "detail": "the sandbox's zygote stopped unexpectedly"}, [])
+
+    def stop_zygote(self) -> None:
+        if self.zygote is not None:
+            self.zygote.close()
+            self.zygote = None
+
+    def keep(self) -> set[int]:
+        """Children that are part of the server, not leftovers of a submission."""
+        return {self.zygote.pid} if self.zygote else set()
+
+    def grade(self, message: dict) -> bytes:
+        start = time.perf_counter()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        functions = message.get("functions") or self.config["functions"]
+        job = {"submission": message["submission"], "limits": message.get("limits") or self.config["limits"],
+               "allow": self.config.get("allow") or []}
+        load_timeout = float(message.get("load_timeout") or self.config.get("load_timeout") or 10.0)
+        workdir = self._workdir()
+        load: dict | None = None
+        results: list[tuple[dict, bytes]] = []
+        remaining, n_children = list(functions), 0
+        while remaining or load is None:
+            cpu = math.ceil(load_timeout + sum(float(f["timeout"]) for f in remaining)) + 2
+            child = Child({**job, "functions": remaining, "cpu_seconds": cpu}, workdir, self.uid)
+            n_children += 1
+            stage_start = time.perf_counter()
+            frame, status = child.next(load_timeout)
+            stage = {"status": status, "detail": self._detail(status, load_timeout, child),
+                     "seconds": time.perf_counter() - stage_start}
+            if load is None:
+                load = {**stage, "frame": frame or b""}
+            if status != "ok":
+                # the definitions can't be loaded: nothing that remains can be graded
+                why = f"the submission could not be loaded: {stage['detail']}"
+                results += [({"name": f["name"], "status": "not_run", "detail": why, "seconds": 0.0}, b"")
+                            for f in remaining]
+                self._end(child)
+                break
+            for i, spec in enumerate(remaining):
+                stage_start = time.perf_counter()
+                if spec.get("inject_file"):
+                    child.send_sources(spec["inject_file"])
+                frame, status = child.next(float(spec["timeout"]))
+                results.append(({"name": spec["name"], "status": status,
+                                 "detail": self._detail(status, float(spec["timeout"]), child),
+                                 "seconds": time.perf_counter() - stage_start}, frame or b""))
+                if status != "ok":
+                    remaining = remaining[i + 1:]
+                    break
+            else:
+                remaining = []
+            self._end(child)
+        output = _tail(os.path.join(workdir, "output.txt"))
+        self._clean(workdir)
+        load = load or {"status": "ok", "detail": "", "seconds": 0.0, "frame": b""}
+        meta = {"status": "ok", "detail": "", "id": message.get("id"),
+                "load": {k: v for k, v in load.items() if k != "frame"},
+                "functions": [m for m, _ in results], "output": output,
+                "seconds": time.perf_counter() - start, "children": n_children,
+                "cpu": _cpu(resource.getrusage(resource.RUSAGE_CHILDREN)) - _cpu(before)}
+        return pack_envelope(meta, [load["frame"], *(blob for _, blob in results)])
+
+    def _workdir(self) -> str:
+        """The children's working folder (theirs to write in), made afresh only when dirty."""
+        if self.clean_workdir is None:
+            self.clean_workdir = tempfile.mkdtemp(prefix="sub-", dir=self.base)
+            if self.uid is not None and os.geteuid() == 0:
+                os.chown(self.clean_workdir, self.uid, self.uid)
+        return self.clean_workdir
+
+    def _clean(self, workdir: str) -> None:
+        """Empty the output file for the next submission, or drop a folder the submission used."""
+        try:
+            entries = os.listdir(workdir)
+            if entries == ["output.txt"]:
+                fd = os.open(os.path.join(workdir, "output.txt"), os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+                try:
+                    if stat.S_ISREG(os.fstat(fd).st_mode):
+                        os.ftruncate(fd, 0)
+                        return
+                finally:
+                    os.close(fd)
+            elif not entries:
+                return
+        except OSError:
+            pass
+        shutil.rmtree(workdir, ignore_errors=True)
+        self.clean_workdir = None
+
+    def _detail(self, status: str, timeout: float, child: Child) -> str:
+        if status == "ok":
+            return ""
+        if status == "timeout":
+            return f"took longer than {timeout:g} s"
+        if status == "too_big":
+            return f"returned more than {MAX_RESULT_BYTES // 2**20} MB of data"
+        child.finish()
+        return describe_exit(child.wait_status)
+
+    def _end(self, child: Child) -> None:
+        if child.wait_status is None:
+            child.finish()
+        kill_leftovers(self.keep())
+
+
+class Zygote:
+    """A forked copy of the server that has also imported the server's ``lazy`` modules."""
+
+    def __init__(self, server: Server):
+        down_r, down_w = os.pipe()
+        up_r, up_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the zygote
+            os.close(down_w)
+            os.close(up_r)
+            status = 1
+            try:
+                devnull = os.open(os.devnull, os.O_RDWR)
+                os.dup2(devnull, 0)  # the server's pipes to the parent are not the zygote's
+                os.dup2(devnull, 1)
+                become_subreaper()
+                preload(server.lazy)
+                gc.freeze()
+                copy = Server(uid=server.uid, base=server.base)
+                copy.config = server.config
+                serve(copy, os.fdopen(down_r, "rb"), os.fdopen(up_w, "wb"))
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(down_r)
+        os.close(up_w)
+        self.pid = pid
+        self.to, self.back = os.fdopen(down_w, "wb"), os.fdopen(up_r, "rb")
+
+    def ask(self, message: dict) -> bytes | None:
+        """The zygote's reply to a grade request, or None if it has died."""
+        try:
+            write_frame(self.to, json.dumps(message).encode())
+        except (BrokenPipeError, ValueError):
+            return None
+        return read_frame(self.back)
+
+    def close(self) -> None:
+        for f in (self.to, self.back):
+            try:
+                f.close()
+            except OSError:
+                pass
+        _kill(self.pid)
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+
+
+def _mentions(path: str, modules: tuple[str, ...]) -> bool:
+    """Whether the file at ``path`` imports one of ``modules``, by a byte search (no parsing).
+
+    Only a guess at which server is cheaper: a submission guessed wrong still imports the module
+    itself, more slowly. ``%matplotlib inline`` is not an import (magics are not run).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)  # a FIFO must not block us
+    except OSError:
+        return False
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        data = f.read(runner.source.MAX_SOURCE_BYTES + 1)
+    return any(re.search(rb"\b(?:import|from)\s+" + re.escape(m.encode()) + rb"\b", data) for m in modules)
+
+
+def _cpu(usage) -> float:
+    return usage.ru_utime + usage.ru_stime
 
 
 def _tail(path: str) -> str:
     try:
-        with open(path, "rb") as f:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)  # the submission owns the folder
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return ""
             f.seek(0, os.SEEK_END)
             f.seek(max(0, f.tell() - OUTPUT_TAIL))
             return f.read().decode("utf-8", "replace")
@@ -164,23 +499,44 @@ def _tail(path: str) -> str:
         return ""
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--uid", type=int, default=None, help="run children as this uid (when root)")
-    args = parser.parse_args(argv)
-    preload()
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr  # nothing but frames may reach the parent's pipe
-    base = tempfile.mkdtemp(prefix="grader-sandbox-")
-    os.chmod(base, 0o711)
+def serve(server: Server, stdin, stdout) -> None:
+    """Answer frames from ``stdin`` on ``stdout`` until end of input, then clean up."""
     try:
         while (frame := read_frame(stdin)) is not None:
             try:
-                reply = handle(codec.decode(frame), uid=args.uid, base=base)
+                # a grade request is small JSON; a configuration carries arrays (codec)
+                reply = server.handle(json.loads(frame) if frame[:1] == b"{" else codec.decode(frame))
             except Exception as e:  # a grader bug, reported rather than hanging the parent
-                reply = {"status": "error", "detail": f"sandbox error: {type(e).__name__}: {e}",
-                         "result": np.zeros(0, np.uint8), "output": ""}
-            write_frame(stdout, codec.encode(reply))
+                reply = pack_envelope({"status": "error", "detail": f"sandbox error: {type(e).__name__}: {e}"}, [])
+            write_frame(stdout, reply)
+    finally:
+        server.stop_zygote()
+        kill_leftovers()
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--uid", type=int, default=None,
+                        help="run children as this uid (when root; default: claim a free one)")
+    parser.add_argument("--preload", nargs="*", default=[], help="modules to import before forking")
+    parser.add_argument("--lazy", nargs="*", default=[],
+                        help="modules imported by a zygote, for the submissions that mention them")
+    args = parser.parse_args(argv)
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing but frames may reach the parent's pipe
+    preload(args.preload)
+    uid = args.uid
+    if uid is None and os.geteuid() == 0:
+        uid, _lock = claim_uid()
+    become_subreaper()
+    # what children may not import is forgotten once here rather than in every child, where
+    # walking sys.modules would copy-on-write most of the server's pages
+    runner.block_imports(runner.blocked_for(args.preload + args.lazy))
+    gc.freeze()  # children don't copy pages just to run the collector over the server's objects
+    base = tempfile.mkdtemp(prefix="grader-sandbox-")
+    os.chmod(base, 0o711)
+    try:
+        serve(Server(uid=uid, base=base, lazy=tuple(args.lazy)), stdin, stdout)
     finally:
         shutil.rmtree(base, ignore_errors=True)
 

@@ -1,0 +1,144 @@
+"""A grading run's plan: every case with its Keras answer, and what the fork servers are sent.
+
+Keras is needed only to compute the answers, once per run; ``compute`` does it in a short-lived
+subprocess (``python -m grader.plan``) so that TensorFlow's ~0.5 GB never sits in the process
+that then judges the whole class. The plan crosses back as ``course.codec`` plain data.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+
+from course import codec, exercises
+from course.exercises.base import Assignment, Case, Exercise
+from course.fixtures import case_from_plain, case_to_plain, public_cases
+from grader import references, solutions
+from grader.quiet import QUIET_ENV
+
+
+@dataclass
+class Plan:
+    """Everything needed to grade any submission of one assignment in this run."""
+
+    assignment: Assignment
+    cases: dict[str, list[Case]]
+    """public + hidden cases, with Keras answers (never sent to a sandbox)"""
+    functions: list[dict]
+    """what the fork servers get once: ``{name, cases (inputs only), inject, timeout}`` per
+    function, in grading order (callees before callers)"""
+    seed: int
+    load_timeout: float = 10.0
+    """seconds to load a submission's definitions"""
+    preload: tuple[str, ...] = ()
+    """modules the fork servers import before forking, from the assignment's reference module
+    (``SANDBOX_PRELOAD``, e.g. Keras for A4's ``build_model``); children may import them"""
+
+    @property
+    def requests(self) -> dict[str, dict]:
+        return {f["name"]: f for f in self.functions}
+
+    def to_plain(self) -> dict:
+        return {"assignment": self.assignment.id, "seed": self.seed, "load_timeout": self.load_timeout,
+                "preload": list(self.preload), "functions": self.functions,
+                "cases": {name: [case_to_plain(c) for c in cs] for name, cs in self.cases.items()}}
+
+    @classmethod
+    def from_plain(cls, d: dict) -> "Plan":
+        return cls(exercises.assignment(d["assignment"]),
+                   {name: [case_from_plain(c) for c in cs] for name, cs in d["cases"].items()},
+                   d["functions"], int(d["seed"]), float(d["load_timeout"]), tuple(d["preload"]))
+
+
+def grading_order(assignment: Assignment) -> list[Exercise]:
+    """The exercises with every callee before its callers (otherwise in the assignment's order).
+
+    A correct callee enters a child only to grade its caller; by then the callee's own grade is
+    in, so a submission that stashed the correct version gains nothing.
+
+    Raises:
+        ValueError: the exercises call each other in a cycle.
+    """
+    names = set(assignment.names)
+    done: list[Exercise] = []
+    waiting = list(assignment.exercises)
+    while waiting:
+        graded = {ex.name for ex in done}
+        ready = next((ex for ex in waiting if all(c in graded or c not in names for c in ex.calls)), None)
+        if ready is None:
+            raise ValueError(f"{assignment.id}: graded functions call each other in a cycle: "
+                             f"{', '.join(ex.name for ex in waiting)}")
+        done.append(ready)
+        waiting.remove(ready)
+    return done
+
+
+def make_plan(assignment_id: str, *, seed: int, timeout: float | None = None) -> Plan:
+    """The plan, computed in this process (imports Keras)."""
+    assignment = exercises.assignment(assignment_id)
+    hidden = references.hidden_cases(assignment_id, seed)
+    cases = {name: public_cases(assignment_id)[name] + hidden[name] for name in assignment.names}
+    functions = [{"name": ex.name,
+                  "cases": [case_to_plain(c, with_answer=False) for c in cases[ex.name]],
+                  "inject": solutions.callee_sources(assignment_id, ex.calls),
+                  "timeout": float(timeout or ex.timeout)} for ex in grading_order(assignment)]
+    preload = tuple(getattr(references.module(assignment_id), "SANDBOX_PRELOAD", ()))
+    return Plan(assignment, cases, functions, seed, load_timeout=float(timeout or 10.0), preload=preload)
+
+
+def public_plan(assignment_id: str, *, timeout: float = 10.0) -> Plan:
+    """A plan from the public cases alone (shipped fixtures: no Keras), for tests and quick runs."""
+    assignment = exercises.assignment(assignment_id)
+    cases = public_cases(assignment_id)
+    functions = [{"name": ex.name, "cases": [case_to_plain(c, with_answer=False) for c in cases[ex.name]],
+                  "inject": solutions.callee_sources(assignment_id, ex.calls), "timeout": float(timeout)}
+                 for ex in grading_order(assignment)]
+    return Plan(assignment, {ex.name: cases[ex.name] for ex in assignment.exercises}, functions, seed=0,
+                load_timeout=float(timeout))
+
+
+class PlanProcess:
+    """``make_plan`` running in a subprocess; ``result()`` waits for it.
+
+    Raises (from ``result``):
+        KeyError: unknown assignment. RuntimeError: the references failed (message included).
+    """
+
+    def __init__(self, assignment_id: str, *, seed: int, timeout: float | None = None):
+        exercises.assignment(assignment_id)  # an unknown id fails here, with its clear message
+        cmd = [sys.executable, "-m", "grader.plan", assignment_id, "--seed", str(seed)]
+        if timeout:
+            cmd += ["--timeout", repr(float(timeout))]
+        env = {**os.environ, **QUIET_ENV}
+        self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+
+    def result(self) -> Plan:
+        out, err = self.process.communicate()
+        if self.process.returncode != 0:
+            tail = err.decode("utf-8", "replace").strip().splitlines()[-5:]
+            raise RuntimeError("computing the Keras references failed:\n" + "\n".join(tail))
+        return Plan.from_plain(codec.decode(out))
+
+    def cancel(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="Compute a grading plan; write it as codec bytes on stdout.")
+    parser.add_argument("assignment")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--timeout", type=float, default=None)
+    args = parser.parse_args(argv)
+    gc.disable()  # a short-lived process: importing TensorFlow with the collector on costs ~25% more
+    plan = make_plan(args.assignment, seed=args.seed, timeout=args.timeout)
+    sys.stdout.buffer.write(codec.encode(plan.to_plain()))
+    sys.stdout.buffer.flush()
+
+
+if __name__ == "__main__":
+    main()
