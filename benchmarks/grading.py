@@ -114,15 +114,26 @@ def load() -> str:
         return " ".join(f.read().split()[:3])
 
 
-def grade(class_dir: Path, out: Path, args) -> tuple[Run, float]:
-    """Run ``grader grade``; returns the run and the grading-phase rate it printed."""
+@dataclass
+class Graded:
+    run: Run
+    n: int
+    rate: float
+    """submissions/s once the Keras references were ready, as ``grader grade`` printed it"""
+    cpu_ms: float
+    """grading CPU per submission on this machine (Keras aside), as ``grader grade`` printed it"""
+
+
+def grade(class_dir: Path, out: Path, args, n: int) -> Graded:
+    """Run the real ``grader grade`` command on ``class_dir``."""
     cmd = [str(Path(sys.executable).with_name("grader")), "grade", A1, str(class_dir), "--out", str(out),
            "--timeout", str(args.timeout)]
     if args.workers:
         cmd += ["--workers", str(args.workers)]
     result = run(cmd)
-    match = re.search(r"\(([\d.]+) submissions/s once", result.stdout)
-    return result, float(match.group(1)) if match else float("nan")
+    rate = re.search(r"\(([\d.]+) submissions/s once", result.stdout)
+    cpu = re.search(r"\(([\d.]+) ms per submission\)", result.stdout)
+    return Graded(result, n, float(rate.group(1)) if rate else float("nan"), float(cpu.group(1)) if cpu else float("nan"))
 
 
 def passed(out: Path) -> dict[str, set[str]]:
@@ -217,7 +228,8 @@ def main(argv=None) -> None:
     parser.add_argument("--students", type=int, default=1000, help=".py submissions to grade")
     parser.add_argument("--notebooks", type=int, default=300, help=".ipynb submissions to grade")
     parser.add_argument("--nbgrader", type=int, default=12, help="of those, how many nbgrader grades too")
-    parser.add_argument("--loops", type=int, default=5, help="infinite loops among the .py submissions")
+    parser.add_argument("--loops", type=int, default=5,
+                        help="infinite loops in a second .py class of the same size (0: skip that run)")
     parser.add_argument("--timeout", type=float, default=1.0, help="grader grade --timeout (s per function)")
     parser.add_argument("--workers", type=int, default=None, help="grader grade --workers (default: cores)")
     parser.add_argument("--keep", type=Path, default=None, help="keep the classes and outputs here")
@@ -226,59 +238,58 @@ def main(argv=None) -> None:
     tmp.mkdir(parents=True, exist_ok=True)
     print(f"machine: {os.cpu_count()} cores; load average before: {load()}")
     try:
-        # the plan alone (Keras references), to tell the grading's own CPU time apart
-        plan = run([sys.executable, "-m", "grader.plan", A1])
-        print(f"Keras references (python -m grader.plan {A1}): {plan.wall:.1f} s, {plan.cpu:.1f} CPU s")
+        graded, wrong = {}, {}
+        for label, n, loops in ((".py", args.students, 0), (".py with infinite loops", args.students, args.loops)):
+            if label != ".py" and not loops:
+                continue
+            folder = tmp / f"class-py-{loops}"
+            expected = samples.synthetic_class(A1, folder, n, loops=loops)
+            graded[label] = grade(folder, tmp / f"out-py-{loops}", args, n)
+            wrong[label] = check_expected(tmp / f"out-py-{loops}", expected)
 
-        py_dir = tmp / "class-py"
-        expected_py = samples.synthetic_class(A1, py_dir, args.students, loops=args.loops)
-        py, py_rate = grade(py_dir, tmp / "out-py", args)
-        py_wrong = check_expected(tmp / "out-py", expected_py)
-
-        executed = tmp / "executed.ipynb"
         import nbformat
 
+        executed = tmp / "executed.ipynb"
         nbformat.write(notebooks.execute(solutions.notebook_path(A1)), executed)
         nb_dir = tmp / "class-ipynb"
         expected_nb = samples.synthetic_class(A1, nb_dir, args.notebooks, notebooks=True, executed=executed)
-        nb, nb_rate = grade(nb_dir, tmp / "out-ipynb", args)
-        nb_wrong = check_expected(tmp / "out-ipynb", expected_nb)
+        graded[".ipynb"] = grade(nb_dir, tmp / "out-ipynb", args, args.notebooks)
+        wrong[".ipynb"] = check_expected(tmp / "out-ipynb", expected_nb)
 
         chosen = sorted(expected_nb)[: args.nbgrader]
         course, flags = nbgrader_course(tmp, nb_dir, chosen)
         nbgrader(["generate_assignment", A1, "--force"], course, flags)
         auto = nbgrader(["autograde", A1], course, flags)
         theirs = nbgrader_passed(course, chosen)
-        same, _ = grade(course / "submitted", tmp / "out-nbgrader-layout", args)
-        ours = passed(tmp / "out-nbgrader-layout")
-        agree, notes = compare(ours, theirs)
+        grade(course / "submitted", tmp / "out-nbgrader-layout", args, len(chosen))
+        agree, notes = compare(passed(tmp / "out-nbgrader-layout"), theirs)
         a4 = a4_time(tmp, args)
     finally:
         if args.keep is None:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    cpu_py = (py.cpu - plan.cpu) / args.students
-    cpu_nb = (nb.cpu - plan.cpu) / args.notebooks
     nbgrader_rate = len(chosen) / auto.wall
-    rows = [
-        ["grader grade, .py", f"{args.students}", f"{py.wall:.1f}", f"{args.students / py.wall:.0f}",
-         f"{py_rate:.0f}", f"{1000 * cpu_py:.1f}", f"{py.peak_rss / 2**20:.0f} / {py.peak_pss / 2**20:.0f}"],
-        ["grader grade, .ipynb", f"{args.notebooks}", f"{nb.wall:.1f}", f"{args.notebooks / nb.wall:.0f}",
-         f"{nb_rate:.0f}", f"{1000 * cpu_nb:.1f}", f"{nb.peak_rss / 2**20:.0f} / {nb.peak_pss / 2**20:.0f}"],
-        ["nbgrader autograde, .ipynb", f"{len(chosen)}", f"{auto.wall:.1f}", f"{nbgrader_rate:.2f}", "",
-         f"{1000 * auto.cpu / len(chosen):.0f}", f"{auto.peak_rss / 2**20:.0f} / {auto.peak_pss / 2**20:.0f}"],
-    ]
+    mib = lambda r: f"{r.peak_rss / 2**20:.0f} / {r.peak_pss / 2**20:.0f}"  # noqa: E731
+    rows = [[f"grader grade, {label}", str(g.n), f"{g.run.wall:.1f}", f"{g.n / g.run.wall:.1f}", f"{g.rate:.0f}",
+             f"{g.cpu_ms:.1f}", mib(g.run), str(wrong[label])] for label, g in graded.items()]
+    rows.append(["nbgrader autograde, .ipynb", str(len(chosen)), f"{auto.wall:.1f}", f"{nbgrader_rate:.2f}", "",
+                 f"{1000 * auto.cpu / len(chosen):.0f}", mib(auto), ""])
     print()
-    print(report.table(["command", "submissions", "wall s", "subs/s (whole command)",
-                        "subs/s (grading phase)", "CPU ms/sub", "peak MiB RSS / PSS"], rows))
+    print(report.table(["command", "submissions", "wall s", "subs/s whole command", "subs/s grading",
+                        "CPU ms/sub", "peak MiB RSS / PSS", "wrong scores"], rows))
     print()
-    print(f"class: {args.loops} infinite loops among the .py submissions (--timeout {args.timeout:g} s each); "
-          f"nbgrader subset has none")
-    print(f"wrong scores vs what each submission deserves: .py {py_wrong}, .ipynb {nb_wrong}")
-    print(f"ratio, notebooks, whole command: {args.notebooks / nb.wall / nbgrader_rate:.0f}x nbgrader autograde "
-          f"(grading phase: {nb_rate / nbgrader_rate:.0f}x)")
-    print(f"CPU-bound estimate on {os.cpu_count()} idle cores: .py {os.cpu_count() / cpu_py:.0f} subs/s, "
-          f".ipynb {os.cpu_count() / cpu_nb:.0f} subs/s (cores / grading CPU per submission)")
+    print("subs/s grading: from the Keras references being ready to the last result (printed by grader grade);")
+    print("CPU ms/sub: grading CPU per submission on this machine, Keras aside (printed by grader grade);")
+    print("nbgrader's CPU counts its whole command; peak memory: the command's whole process tree, sampled.")
+    if args.loops:
+        print(f"the second .py class has {args.loops} infinite loops; each holds a worker for --timeout "
+              f"{args.timeout:g} s. The nbgrader subset has none.")
+    nb = graded[".ipynb"]
+    print(f"notebooks vs nbgrader autograde: {args.notebooks / nb.run.wall / nbgrader_rate:.0f}x (whole commands), "
+          f"{nb.rate / nbgrader_rate:.0f}x (grading phase)")
+    cores = os.cpu_count()
+    print(f"if {cores} cores were ours alone (cores / CPU per submission): "
+          + ", ".join(f"{label} {1000 * cores / g.cpu_ms:.0f} subs/s" for label, g in graded.items()))
     print(f"agreement with nbgrader on which exercises each student passed: {agree} of {len(chosen)} students")
     for note in notes:
         print(f"   - {note}")

@@ -20,6 +20,10 @@ def _grade(args) -> int:
             if summary.graded and summary.grading_seconds else "")
     print(f"graded {summary.graded}, reused {summary.reused} earlier results, in {summary.seconds:.1f} s{rate}; "
           f"wrote {args.out}/grades.csv, results/, feedback/")
+    if summary.graded:
+        where = "this machine's part" if args.scheduler else "grading"
+        print(f"CPU time: {summary.cpu_seconds:.1f} s {where} ({1000 * summary.cpu_seconds / summary.graded:.1f} ms "
+              f"per submission), {summary.keras_cpu_seconds:.1f} s computing the Keras references")
     return 0
 
 
@@ -78,6 +82,9 @@ def main(argv=None) -> int:
         message = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
         print(f"grader: {message}", file=sys.stderr)
         return 2
+    except RuntimeError as e:  # a grader fault (the sandbox or the Keras references failed): said plainly
+        print(f"grader: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("grader: interrupted; run the same command again to resume", file=sys.stderr)
         return 130

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import resource
 import selectors
 import sys
 import threading
@@ -95,6 +96,10 @@ class Summary:
     seconds: float = 0.0
     grading_seconds: float = 0.0
     """from the first request (references ready, servers up) to the last result"""
+    cpu_seconds: float = 0.0
+    """CPU time this machine spent grading (this process, fork servers, sandboxes), Keras aside"""
+    keras_cpu_seconds: float = 0.0
+    """CPU time spent computing the Keras references"""
 
     @property
     def rate(self) -> float:
@@ -138,6 +143,7 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
             bar.update(1)
 
         clock = Clock(bar)
+        cpu_start = _cpu()
         planner = PlanProcess(assignment_id, seed=seed, timeout=timeout)  # Keras, in its own process
         try:
             if scheduler:
@@ -152,12 +158,20 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
             bar.close()
             writer.close()
         summary.graded = len(todo)
+        summary.keras_cpu_seconds = planner.cpu
+        summary.cpu_seconds = _cpu() - cpu_start - planner.cpu
     for sub in subs:
         summary.rows.append(csv_row(saved[sub.student], assignment))
         summary.seconds_by_student[sub.student] = float(saved[sub.student].get("execution_time") or 0.0)
     write_csv(out / "grades.csv", summary.rows, assignment)
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of every child process it has waited for."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 class Clock:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import resource
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -114,13 +115,21 @@ class PlanProcess:
             cmd += ["--timeout", repr(float(timeout))]
         env = {**os.environ, **QUIET_ENV}
         self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        self.plan: Plan | None = None
+        self.cpu = 0.0
+        """CPU seconds the subprocess took (known once ``result`` returns)"""
 
     def result(self) -> Plan:
-        out, err = self.process.communicate()
-        if self.process.returncode != 0:
-            tail = err.decode("utf-8", "replace").strip().splitlines()[-5:]
-            raise RuntimeError("computing the Keras references failed:\n" + "\n".join(tail))
-        return Plan.from_plain(codec.decode(out))
+        if self.plan is None:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            out, err = self.process.communicate()
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            self.cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+            if self.process.returncode != 0:
+                tail = err.decode("utf-8", "replace").strip().splitlines()[-5:]
+                raise RuntimeError("computing the Keras references failed:\n" + "\n".join(tail))
+            self.plan = Plan.from_plain(codec.decode(out))
+        return self.plan
 
     def cancel(self) -> None:
         if self.process.poll() is None:

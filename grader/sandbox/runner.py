@@ -48,7 +48,11 @@ def block_imports(blocked=BLOCKED) -> None:
 
 
 def blocked_for(allow=()) -> tuple[str, ...]:
-    """``BLOCKED`` but for the modules in ``allow`` (preloaded for an assignment, e.g. Keras)."""
+    """``BLOCKED`` but for the modules in ``allow`` (preloaded for an assignment, e.g. Keras,
+    which comes with TensorFlow, its backend)."""
+    allow = set(allow)
+    if allow & {"keras", "tensorflow"}:
+        allow |= {"keras", "tensorflow"}
     return tuple(b for b in BLOCKED if b not in allow)
 
 

@@ -52,6 +52,9 @@ from grader.sandbox import runner
 from grader.sandbox.frames import HEADER, FrameReader, pack_envelope, read_frame, write_frame
 
 MAX_RESULT_BYTES = 64 * 2**20
+"""the most one function's results may take"""
+MAX_SUBMISSION_BYTES = 128 * 2**20
+"""the most all of a submission's results may take together (they travel in one reply)"""
 OUTPUT_TAIL = 2000
 SANDBOX_UID_BASE = 62000  # claimed one per server; the old fixed 61000 + worker scheme stays free for --uid
 UID_SLOTS = 1000
@@ -65,9 +68,14 @@ def preload(modules=()) -> None:
 
     for name in modules:
         if name in ("keras", "tensorflow"):
-            from grader.quiet import keras
+            from grader.quiet import QUIET_ENV, stderr_silenced
 
-            keras()  # quietly: TensorFlow's C++ logging would land in every child's output
+            os.environ.update(QUIET_ENV)
+            with stderr_silenced():  # TensorFlow's C++ logging would land in every child's output
+                # imported, not started: TensorFlow's thread pools would not survive a fork, so
+                # each child starts its own runtime on first use
+                import keras  # noqa: F401
+                import tensorflow  # noqa: F401
         elif name == "matplotlib":
             import matplotlib
 
@@ -89,8 +97,8 @@ def claim_uid(base: int = SANDBOX_UID_BASE) -> tuple[int, int]:
     folder = Path(tempfile.gettempdir()) / "grader-sandbox-uids"
     folder.mkdir(mode=0o700, exist_ok=True)
     st = folder.lstat()
-    if st.st_uid != os.geteuid() or not os.path.isdir(folder) or os.path.islink(folder):
-        raise RuntimeError(f"{folder} is not a folder owned by the grader's user")
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
+        raise RuntimeError(f"{folder} is not a folder only the grader's user can change")
     for uid in range(base, base + UID_SLOTS):
         fd = os.open(folder / f"{uid}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         try:
@@ -231,7 +239,7 @@ class Child:
                     while not self.eof and self._read():
                         pass
                     self.exited = True
-            if self.reader.pending() > MAX_RESULT_BYTES:
+            if self.reader.pending() > self.reader.max_size:
                 return None, "too_big"
 
     def send_sources(self, path: str) -> None:
@@ -294,6 +302,7 @@ class Server:
         if op == "configure":
             self.config = {k: message[k] for k in ("functions", "limits", "load_timeout", "allow") if k in message}
             self.stop_zygote()  # it holds the old configuration
+            gc.freeze()  # the configuration too: a child's collections never walk it
             return pack_envelope({"status": "ok", "detail": ""}, [])
         if op == "grade":
             if self.lazy and _mentions(message["submission"], self.lazy):
@@ -330,7 +339,7 @@ class Server:
         workdir = self._workdir()
         load: dict | None = None
         results: list[tuple[dict, bytes]] = []
-        remaining, n_children = list(functions), 0
+        remaining, n_children, received = list(functions), 0, 0
         while remaining or load is None:
             cpu = math.ceil(load_timeout + sum(float(f["timeout"]) for f in remaining)) + 2
             child = Child({**job, "functions": remaining, "cpu_seconds": cpu}, workdir, self.uid)
@@ -352,7 +361,9 @@ class Server:
                 stage_start = time.perf_counter()
                 if spec.get("inject_file"):
                     child.send_sources(spec["inject_file"])
+                child.reader.max_size = min(MAX_RESULT_BYTES, MAX_SUBMISSION_BYTES - received)
                 frame, status = child.next(float(spec["timeout"]))
+                received += len(frame or b"")
                 results.append(({"name": spec["name"], "status": status,
                                  "detail": self._detail(status, float(spec["timeout"]), child),
                                  "seconds": time.perf_counter() - stage_start}, frame or b""))
@@ -364,7 +375,6 @@ class Server:
             self._end(child)
         output = _tail(os.path.join(workdir, "output.txt"))
         self._clean(workdir)
-        load = load or {"status": "ok", "detail": "", "seconds": 0.0, "frame": b""}
         meta = {"status": "ok", "detail": "", "id": message.get("id"),
                 "load": {k: v for k, v in load.items() if k != "frame"},
                 "functions": [m for m, _ in results], "output": output,
@@ -405,7 +415,7 @@ class Server:
         if status == "timeout":
             return f"took longer than {timeout:g} s"
         if status == "too_big":
-            return f"returned more than {MAX_RESULT_BYTES // 2**20} MB of data"
+            return f"returned more than {child.reader.max_size // 2**20} MB of data"
         child.finish()
         return describe_exit(child.wait_status)
 
