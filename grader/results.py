@@ -74,7 +74,11 @@ def atomic_write(path: Path, data: str | bytes, *, durable: bool = False) -> Non
     cut (``fsync``, about a millisecond a file here); without it, a file torn by an OS crash
     reads as invalid JSON, which a resumed run grades again.
     """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data.encode() if isinstance(data, str) else data)
@@ -125,5 +129,4 @@ def write_csv(path: Path, rows: list[dict], assignment: Assignment) -> None:
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, buf.getvalue(), durable=True)
