@@ -122,6 +122,8 @@ class Graded:
     """submissions/s once the Keras references were ready, as ``grader grade`` printed it"""
     cpu_ms: float
     """grading CPU per submission on this machine (Keras aside), as ``grader grade`` printed it"""
+    cpu_parts: str
+    """the same, by who spent it (ms per submission)"""
 
 
 def grade(class_dir: Path, out: Path, args, n: int) -> Graded:
@@ -132,8 +134,9 @@ def grade(class_dir: Path, out: Path, args, n: int) -> Graded:
         cmd += ["--workers", str(args.workers)]
     result = run(cmd)
     rate = re.search(r"\(([\d.]+) submissions/s once", result.stdout)
-    cpu = re.search(r"\(([\d.]+) ms per submission\)", result.stdout)
-    return Graded(result, n, float(rate.group(1)) if rate else float("nan"), float(cpu.group(1)) if cpu else float("nan"))
+    cpu = re.search(r"\(([\d.]+) ms per submission(.*)\)", result.stdout)
+    return Graded(result, n, float(rate.group(1)) if rate else float("nan"), float(cpu.group(1)) if cpu else float("nan"),
+                  cpu.group(2).lstrip(", ") if cpu else "")
 
 
 def passed(out: Path) -> dict[str, set[str]]:
@@ -281,6 +284,8 @@ def main(argv=None) -> None:
     print("subs/s grading: from the Keras references being ready to the last result (printed by grader grade);")
     print("CPU ms/sub: grading CPU per submission on this machine, Keras aside (printed by grader grade);")
     print("nbgrader's CPU counts its whole command; peak memory: the command's whole process tree, sampled.")
+    for label, g in graded.items():
+        print(f"   CPU ms/sub, {label}: {g.cpu_parts}")
     if args.loops:
         print(f"the second .py class has {args.loops} infinite loops; each holds a worker for --timeout "
               f"{args.timeout:g} s. The nbgrader subset has none.")

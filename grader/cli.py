@@ -22,8 +22,10 @@ def _grade(args) -> int:
           f"wrote {args.out}/grades.csv, results/, feedback/")
     if summary.graded:
         where = "this machine's part" if args.scheduler else "grading"
-        print(f"CPU time: {summary.cpu_seconds:.1f} s {where} ({1000 * summary.cpu_seconds / summary.graded:.1f} ms "
-              f"per submission), {summary.keras_cpu_seconds:.1f} s computing the Keras references")
+        per = lambda s: f"{1000 * s / summary.graded:.1f}"  # noqa: E731  (ms per submission)
+        parts = "".join(f", {name} {per(s)}" for name, s in summary.cpu_breakdown.items())
+        print(f"CPU time: {summary.cpu_seconds:.1f} s {where} ({per(summary.cpu_seconds)} ms per submission{parts}), "
+              f"{summary.keras_cpu_seconds:.1f} s computing the Keras references")
     return 0
 
 

@@ -100,6 +100,9 @@ class Summary:
     """CPU time this machine spent grading (this process, fork servers, sandboxes), Keras aside"""
     keras_cpu_seconds: float = 0.0
     """CPU time spent computing the Keras references"""
+    cpu_breakdown: dict[str, float] = field(default_factory=dict)
+    """``cpu_seconds`` by who spent it, for a local run: submissions' processes, fork servers,
+    this process (judging and writing)"""
 
     @property
     def rate(self) -> float:
@@ -143,7 +146,7 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
             bar.update(1)
 
         clock = Clock(bar)
-        cpu_start = _cpu()
+        cpu_start, process_start = _cpu(), time.process_time()
         planner = PlanProcess(assignment_id, seed=seed, timeout=timeout)  # Keras, in its own process
         try:
             if scheduler:
@@ -151,7 +154,8 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
 
                 distributed.grade_all(scheduler, todo, planner, fingerprints, finish, clock.start)
             else:
-                _grade_local(todo, planner, workers, fingerprints, finish, clock.start)
+                summary.cpu_breakdown = {"submissions": 0.0, "fork servers": 0.0}
+                _grade_local(todo, planner, workers, fingerprints, finish, clock.start, summary.cpu_breakdown)
             summary.grading_seconds = clock.seconds()
         finally:
             planner.cancel()
@@ -160,6 +164,8 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
         summary.graded = len(todo)
         summary.keras_cpu_seconds = planner.cpu
         summary.cpu_seconds = _cpu() - cpu_start - planner.cpu
+        if summary.cpu_breakdown:
+            summary.cpu_breakdown["judging and writing"] = time.process_time() - process_start
     for sub in subs:
         summary.rows.append(csv_row(saved[sub.student], assignment))
         summary.seconds_by_student[sub.student] = float(saved[sub.student].get("execution_time") or 0.0)
@@ -193,8 +199,11 @@ def without_file(sub: Submission, plan: Plan, fingerprint: str) -> StudentResult
 
 
 def _grade_local(todo: list[Submission], planner: PlanProcess, workers: int, fingerprints: dict[str, str],
-                 finish: Callable[[StudentResult], None], started: Callable[[], None]) -> None:
-    """Grade ``todo`` with ``workers`` fork servers on this machine, judging here as replies arrive."""
+                 finish: Callable[[StudentResult], None], started: Callable[[], None], usage: dict) -> None:
+    """Grade ``todo`` with ``workers`` fork servers on this machine, judging here as replies arrive.
+
+    Adds to ``usage`` the CPU seconds of the submissions' processes and of the fork servers.
+    """
     with_file = [sub for sub in todo if sub.path is not None]
     # the servers warm up while Keras computes the answers
     pool = [Sandbox(worker=i) for i in range(min(workers, len(with_file)))]
@@ -211,6 +220,7 @@ def _grade_local(todo: list[Submission], planner: PlanProcess, workers: int, fin
         queue: deque[tuple[Submission, int]] = deque((sub, 0) for sub in with_file)
         selector = selectors.DefaultSelector()
         jobs: dict[Sandbox, deque[tuple[Submission, int]]] = {}
+        server_cpu: dict[Sandbox, float] = {}
 
         def start(sandbox: Sandbox) -> None:
             sandbox.configure(plan.functions, load_timeout=plan.load_timeout)
@@ -237,7 +247,11 @@ def _grade_local(todo: list[Submission], planner: PlanProcess, workers: int, fin
                     continue
                 sub, _ = jobs[sandbox].popleft()
                 feed(sandbox)
-                finish(judge_reply(sub, plan, decode_reply(envelope), fingerprint=fingerprints[sub.student]))
+                reply = decode_reply(envelope)
+                usage["submissions"] += float(reply.get("cpu") or 0.0)
+                server_cpu[sandbox] = float(reply.get("server_cpu") or 0.0)
+                finish(judge_reply(sub, plan, reply, fingerprint=fingerprints[sub.student]))
+        usage["fork servers"] = sum(server_cpu.values())
     finally:
         for sandbox in pool:
             sandbox.close()

@@ -14,7 +14,8 @@ length-prefixed frames on stdin:
 
 and answers each with one frame on stdout, an envelope (``frames.pack_envelope``): a JSON header
 ``{"status", "detail", "id", "load": {status, detail, seconds}, "functions": [{name, status,
-detail, seconds}], "output", "seconds", "children", "cpu"}`` followed by the child's raw frames
+detail, seconds}], "output", "seconds", "children", "cpu" (the children's CPU seconds),
+"server_cpu" (this server's, so far)}`` followed by the child's raw frames
 (the load frame, then one per function; empty where there is none). Statuses: ``ok``,
 ``timeout``, ``crashed``, ``too_big``, ``not_run``.
 
@@ -378,7 +379,8 @@ class Server:
                 "load": {k: v for k, v in load.items() if k != "frame"},
                 "functions": [m for m, _ in results], "output": output,
                 "seconds": time.perf_counter() - start, "children": n_children,
-                "cpu": _cpu(resource.getrusage(resource.RUSAGE_CHILDREN)) - _cpu(before)}
+                "cpu": _cpu(resource.getrusage(resource.RUSAGE_CHILDREN)) - _cpu(before),
+                "server_cpu": _cpu(resource.getrusage(resource.RUSAGE_SELF))}
         return pack_envelope(meta, [load["frame"], *(blob for _, blob in results)])
 
     def _workdir(self) -> str:
