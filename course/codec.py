@@ -166,19 +166,55 @@ def decode(data: bytes, *, max_bytes: int = MAX_BYTES):
     if len(data) > max_bytes:
         raise CodecError(f"{len(data):,} bytes is more than the {max_bytes:,} allowed")
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            infos = zf.infolist()
-            total = sum(info.file_size for info in infos)
-            if total > max_bytes:
-                raise CodecError(f"archive expands to {total:,} bytes, over {max_bytes:,}")
-            # the same members np.load would read: "<key>.npy", the last one of a name winning
-            arrays = {info.filename.removesuffix(".npy"): _read_npy(_member(data, zf, info)) for info in infos}
+        members = _plain_members(data)
+        if members is None:  # not laid out the way ``encode`` writes: let zipfile read it
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                infos = zf.infolist()
+                if sum(info.file_size for info in infos) <= max_bytes:
+                    members = [(info.filename, _member(data, zf, info)) for info in infos]
+        if members is None or sum(len(raw) for _, raw in members) > max_bytes:
+            raise CodecError(f"archive expands to more than {max_bytes:,} bytes")
+        # the same members np.load would read: "<key>.npy", the last one of a name winning
+        arrays = {name.removesuffix(".npy"): _read_npy(raw) for name, raw in members}
         tree = json.loads(arrays.pop("tree").tobytes().decode())
         return _rebuild(tree, arrays, 0)
     except CodecError:
         raise
     except Exception as e:  # corrupt zip, bad npy header, bad JSON, recursion...
         raise CodecError(f"not a valid encoded value ({type(e).__name__}: {e})") from None
+
+
+def _plain_members(data: bytes) -> list[tuple[str, bytes]] | None:
+    """The members of an archive laid out exactly as ``_zip`` writes it, or None if it isn't.
+
+    Reading that one layout takes a few slices per member instead of ``zipfile``'s objects;
+    every field is checked (central directory against local headers, sizes, CRC-32), and
+    anything unexpected hands the bytes to ``zipfile`` instead.
+    """
+    try:
+        end = len(data) - _END.size
+        sig, disk, cd_disk, here, count, cd_size, cd_start, comment = _END.unpack_from(data, end)
+        if sig != b"PK\x05\x06" or disk or cd_disk or here != count or comment or cd_start + cd_size != end:
+            return None
+        members, pos = [], cd_start
+        for _ in range(count):
+            (sig, _, _, flags, method, _, _, crc, csize, usize, nlen, xlen, clen, _, _, _,
+             offset) = _CENTRAL.unpack_from(data, pos)
+            name = data[pos + _CENTRAL.size:pos + _CENTRAL.size + nlen]
+            pos += _CENTRAL.size + nlen
+            if sig != b"PK\x01\x02" or flags or method or csize != usize or xlen or clen or pos > end:
+                return None
+            local = _LOCAL.unpack_from(data, offset)
+            begin = offset + _LOCAL.size + nlen
+            raw = data[begin:begin + usize]
+            if (local[0] != b"PK\x03\x04" or local[2] or local[3] or local[6:11] != (crc, usize, usize, nlen, 0)
+                    or data[offset + _LOCAL.size:begin] != name or len(raw) != usize or begin + usize > cd_start
+                    or zlib.crc32(raw) != crc):
+                return None
+            members.append((name.decode(), raw))
+        return members if pos == end else None
+    except (struct.error, UnicodeDecodeError):
+        return None
 
 
 def _member(data: bytes, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
