@@ -1,6 +1,6 @@
 """How fast ``grader grade`` grades a class, against ``nbgrader autograde`` on the same notebooks.
 
-    .venv/bin/python benchmarks/grading.py [--students 1000] [--notebooks 300] [--nbgrader 12]
+    .venv/bin/python benchmarks/grading.py [--students 1000] [--notebooks 1000] [--nbgrader 12]
 
 One run: builds a synthetic A1 class with ``grader.samples`` (half correct, four in ten with one
 typical mistake, one in ten stubs, a few infinite loops), grades the ``.py`` class and a class
@@ -202,7 +202,7 @@ def compare(ours: dict[str, set[str]], theirs: dict[str, set[str]]) -> tuple[int
             agree += 1
             continue
         for name in sorted(mine ^ other):
-            wrong_callees = sorted(calls[name] - other)
+            wrong_callees = sorted(calls[name] - mine)  # callees the student really got wrong
             if name in mine and wrong_callees:
                 why = (f"nbgrader fails {name}, which calls the student's wrong {', '.join(wrong_callees)}; "
                        "we grade it with correct callees (no double penalty)")
@@ -229,7 +229,7 @@ def a4_time(tmp: Path, args) -> str:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--students", type=int, default=1000, help=".py submissions to grade")
-    parser.add_argument("--notebooks", type=int, default=300, help=".ipynb submissions to grade")
+    parser.add_argument("--notebooks", type=int, default=1000, help=".ipynb submissions to grade")
     parser.add_argument("--nbgrader", type=int, default=12, help="of those, how many nbgrader grades too")
     parser.add_argument("--loops", type=int, default=5,
                         help="infinite loops in a second .py class of the same size (0: skip that run)")
