@@ -42,13 +42,13 @@ def cluster(tmp_path_factory):
             client.wait_for_workers(2, timeout=60)
         yield address, root
     finally:
-        for proc in reversed(processes):
+        for proc in reversed(processes):  # the workers first, while their scheduler can see them go
             os.killpg(proc.pid, signal.SIGTERM)
-        for proc in processes:
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
 
 
 def grade(*args, env=None):
