@@ -8,9 +8,11 @@ are graded in the order given (callees before their callers), each result going 
 from __future__ import annotations
 
 import builtins
+import ctypes
 import json
 import os
 import resource
+import signal
 import sys
 
 from course import calls, codec, source
@@ -19,6 +21,7 @@ from grader.sandbox.frames import HEADER, write_fd
 # Modules that hold answers, hints or grading logic: a submission may not import them.
 BLOCKED = ("grader", "course.exercises", "course.judge", "course.selfcheck", "course.fixtures",
            "course.compare", "solutions", "tensorflow", "keras")
+PR_SET_PDEATHSIG = 1
 NUMPY_ONLY_REASON = "{name} can't be imported while grading: this exercise is NumPy only"
 
 
@@ -139,6 +142,19 @@ def grade_function(namespace: dict, spec: dict, sources: dict[str, str]) -> dict
     return {"missing": None, "outcomes": outcomes}
 
 
+def die_with(parent: int) -> None:
+    """Be killed if the fork server dies (Linux), so a child never outlives it.
+
+    Set after the privileges drop, which clears it; if the server is already gone, exit now.
+    """
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:
+        os._exit(71)
+
+
 def _flush() -> None:
     """Push what the submission printed to its output file (``os._exit`` won't)."""
     for stream in (sys.stdout, sys.stderr):
@@ -178,7 +194,9 @@ def child_main(job: dict, result_fd: int, workdir: str, uid: int | None, inject_
     may still carry them inline as ``inject``, for one-off requests).
     """
     status = 0
+    server = os.getppid()
     try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the server's own handler is not the child's
         os.setsid()
         os.chdir(workdir)
         devnull = os.open(os.devnull, os.O_RDONLY)
@@ -200,6 +218,7 @@ def child_main(job: dict, result_fd: int, workdir: str, uid: int | None, inject_
                    output_bytes=limits["output"], processes=limits["processes"])
         defs = read(job["submission"])
         drop_privileges(uid)
+        die_with(server)
         if not any(isinstance(finder, _Blocker) for finder in sys.meta_path):
             block_imports(blocked_for(job.get("allow") or ()))  # the server usually did it already
         if isinstance(defs, str):

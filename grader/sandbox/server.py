@@ -432,6 +432,7 @@ class Zygote:
     def __init__(self, server: Server):
         down_r, down_w = os.pipe()
         up_r, up_w = os.pipe()
+        server_pid = os.getpid()
         pid = os.fork()
         if pid == 0:  # the zygote
             os.close(down_w)
@@ -442,6 +443,7 @@ class Zygote:
                 os.dup2(devnull, 0)  # the server's pipes to the parent are not the zygote's
                 os.dup2(devnull, 1)
                 become_subreaper()
+                runner.die_with(server_pid)
                 preload(server.lazy)
                 gc.freeze()
                 copy = Server(uid=server.uid, base=server.base)
@@ -550,6 +552,9 @@ def main(argv=None) -> None:
     parser.add_argument("--lazy", nargs="*", default=[],
                         help="modules imported by a zygote, for the submissions that mention them")
     args = parser.parse_args(argv)
+    # SIGTERM (e.g. a Dask worker shutting down) unwinds like end of input: children killed,
+    # temporary folders removed
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing but frames may reach the parent's pipe
     preload(args.preload)

@@ -4,7 +4,11 @@ They drive a real fork server (no Keras: the public fixtures carry the answers) 
 replies exactly as ``grader grade`` does.
 """
 import os
+import shutil
+import signal
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -143,16 +147,26 @@ def test_the_stealer_does_find_a_correct_callee_that_is_in_the_child(tmp_path, s
     assert judge_all(A1["sigmoid"], plan.cases["sigmoid"], outcomes).passed
 
 
-def test_nothing_the_submission_starts_outlives_its_grading(tmp_path, sandbox, plan):
-    marker = tmp_path / "still-running"
+@pytest.fixture
+def shared_dir():
+    """A folder the sandbox's unprivileged user can write in (pytest's own is private to root)."""
+    path = Path(tempfile.mkdtemp(prefix="sandbox-test-"))
+    path.chmod(0o777)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_nothing_the_submission_starts_outlives_its_grading(tmp_path, sandbox, plan, shared_dir):
+    started, survived = shared_dir / "started", shared_dir / "survived"
     daemon = (f"def relu(z):\n    import os, time\n    if os.fork() == 0:\n        os.setsid()\n"
-              f"        time.sleep(3)\n        open({str(marker)!r}, 'w').close()\n        os._exit(0)\n"
-              f"    import numpy as np\n    return np.maximum(0, z)\n")
-    os.chmod(tmp_path, 0o777)
+              f"        open({str(started)!r}, 'w').close()\n        time.sleep(2)\n"
+              f"        open({str(survived)!r}, 'w').close()\n        os._exit(0)\n"
+              f"    time.sleep(0.2)\n    import numpy as np\n    return np.maximum(0, z)\n")
     _, scores = graded(tmp_path, sandbox, plan, {"relu": daemon})
     assert scores["relu"] == A1["relu"].points
-    time.sleep(4)
-    assert not marker.exists(), "a process the submission started survived its grading"
+    assert started.exists(), "the test's daemon never ran, so it proves nothing"
+    time.sleep(3)
+    assert not survived.exists(), "a process the submission started survived its grading"
 
 
 def test_frames_arrive_whole_however_the_bytes_are_cut():
@@ -178,3 +192,26 @@ def test_envelopes_round_trip_and_reject_stray_bytes():
     assert unpack_envelope(data) == ({"status": "ok"}, [b"a", b"", b"bc"])
     with pytest.raises(ValueError):
         unpack_envelope(data + b"x")
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_a_child_does_not_outlive_its_stopped_server(tmp_path, plan, shared_dir, how):
+    pid_file = shared_dir / "child.pid"
+    hang = (f"def relu(z):\n    import os, time\n    open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+            f"    time.sleep(60)\n")
+    path = samples.write_py(tmp_path / "student", "a1_neuron", {"relu": hang})
+    box = Sandbox()
+    box.configure([{**plan.requests["relu"], "timeout": 60.0}])
+    box.submit(str(path))
+    deadline = time.monotonic() + 20
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline, "the child never started"
+        time.sleep(0.05)
+    child = Path(f"/proc/{pid_file.read_text()}")
+    os.kill(box.process.pid, how)
+    box.process.wait(timeout=10)
+    deadline = time.monotonic() + 5
+    while child.exists() and (child / "stat").read_text().split()[2] != "Z":
+        assert time.monotonic() < deadline, f"the child outlived its server ({how.name})"
+        time.sleep(0.05)
+    box.close()
