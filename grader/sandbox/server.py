@@ -126,6 +126,9 @@ def children() -> set[int]:
         return set()
 
 
+CAN_LIST_CHILDREN = os.path.exists(f"/proc/self/task/{threading.get_native_id()}/children")
+
+
 def kill_leftovers(keep: set[int] = frozenset()) -> int:
     """SIGKILL and reap every child of this server but ``keep``; returns how many there were."""
     killed = 0
@@ -424,6 +427,8 @@ class Server:
         if child.wait_status is None:
             child.finish()
         kill_leftovers(self.keep())
+        if not CAN_LIST_CHILDREN and self.uid is not None:
+            kill_user_processes(self.uid)  # no /proc child lists here: the slow way, by uid
 
 
 class Zygote:
