@@ -30,35 +30,29 @@ next submission starts.
 from __future__ import annotations
 
 import argparse
-import ctypes
-import fcntl
 import gc
 import json
 import math
 import os
 import re
 import resource
-import select
 import shutil
 import signal
 import stat
 import sys
-import threading
 import time
-from pathlib import Path
 
 from course import codec
 from grader.sandbox import runner
-from grader.sandbox.frames import HEADER, FrameReader, pack_envelope, read_frame, write_frame
+from grader.sandbox.child import MAX_RESULT_BYTES, Child
+from grader.sandbox.frames import HEADER, pack_envelope, read_frame, write_frame  # noqa: F401  (re-exported)
+from grader.sandbox.processes import (  # noqa: F401  (re-exported: the server's process helpers)
+    CAN_LIST_CHILDREN, SANDBOX_UID_BASE, become_subreaper, claim_uid, describe_exit, kill, kill_leftovers,
+    kill_user_processes, killpg, tmp)
 
-MAX_RESULT_BYTES = 64 * 2**20
-"""the most one function's results may take"""
 MAX_SUBMISSION_BYTES = 128 * 2**20
 """the most all of a submission's results may take together (they travel in one reply)"""
 OUTPUT_TAIL = 2000
-SANDBOX_UID_BASE = 62000  # claimed one per server; the old fixed 61000 + worker scheme stays free for --uid
-UID_SLOTS = 1000
-PR_SET_CHILD_SUBREAPER = 36
 
 
 def preload(modules=()) -> None:
@@ -83,206 +77,6 @@ def preload(modules=()) -> None:
             import matplotlib.pyplot  # noqa: F401
         else:
             __import__(name)
-
-
-def claim_uid(base: int = SANDBOX_UID_BASE) -> tuple[int, int]:
-    """A sandbox uid no other server on this machine is using, and the lock fd that holds it.
-
-    Children of different servers must not share a uid: a submission may signal every
-    process of its own uid.
-
-    Raises:
-        RuntimeError: all ``UID_SLOTS`` uids are taken.
-    """
-    folder = Path(_tmp()) / "grader-sandbox-uids"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    st = folder.lstat()
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
-        raise RuntimeError(f"{folder} is not a folder only the grader's user can change")
-    for uid in range(base, base + UID_SLOTS):
-        fd = os.open(folder / f"{uid}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return uid, fd
-        except BlockingIOError:
-            os.close(fd)
-    raise RuntimeError(f"no free sandbox uid in {base}..{base + UID_SLOTS - 1}")
-
-
-def become_subreaper() -> bool:
-    """Adopt orphaned descendants (Linux), so nothing a child starts can outlive its grading."""
-    try:
-        return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
-
-
-def children() -> set[int]:
-    """This process's child pids (Linux ``/proc``; empty where unavailable)."""
-    try:
-        with open(f"/proc/self/task/{threading.get_native_id()}/children", "rb") as f:
-            return {int(p) for p in f.read().split()}
-    except OSError:
-        return set()
-
-
-CAN_LIST_CHILDREN = os.path.exists(f"/proc/self/task/{threading.get_native_id()}/children")
-
-
-def kill_leftovers(keep: set[int] = frozenset()) -> int:
-    """SIGKILL and reap every child of this server but ``keep``; returns how many there were."""
-    killed = 0
-    for _ in range(100):  # a process killed here hands its own children to us: repeat
-        pids = children() - keep
-        if not pids:
-            break
-        for pid in pids:
-            _kill(pid)
-        for pid in pids:
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
-        killed += len(pids)
-    return killed
-
-
-def kill_user_processes(uid: int) -> None:
-    """SIGKILL every process owned by ``uid`` (a slow /proc scan; for use outside the hot path)."""
-    for _ in range(3):
-        found = False
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                if os.stat(f"/proc/{entry}").st_uid == uid:
-                    os.kill(int(entry), signal.SIGKILL)
-                    found = True
-            except (FileNotFoundError, ProcessLookupError, PermissionError):
-                continue
-        if not found:
-            return
-        time.sleep(0.01)
-
-
-def _kill(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _killpg(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def describe_exit(wait_status: int) -> str:
-    if os.WIFSIGNALED(wait_status):
-        sig = os.WTERMSIG(wait_status)
-        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
-        reason = {"SIGXCPU": "used up its CPU time", "SIGKILL": "was killed (CPU or memory limit)",
-                  "SIGSEGV": "crashed (segmentation fault)", "SIGXFSZ": "wrote too much output"}
-        return f"the process {reason.get(name, 'was stopped by ' + name)}"
-    return f"the process exited with status {os.WEXITSTATUS(wait_status)} before returning its results"
-
-
-class Child:
-    """A forked child running one job, read frame by frame under per-stage deadlines."""
-
-    def __init__(self, job: dict, workdir: str, uid: int | None):
-        read_fd, write_fd = os.pipe()
-        # correct callees travel on their own pipe, each sent only when its caller is next
-        inject_r, self.inject_w = os.pipe() if any(f.get("inject_file") for f in job["functions"]) else (None, None)
-        pid = os.fork()
-        if pid == 0:
-            os.close(read_fd)
-            if self.inject_w is not None:
-                os.close(self.inject_w)
-            runner.child_main(job, write_fd, workdir, uid, inject_r)
-        os.close(write_fd)
-        if inject_r is not None:
-            os.close(inject_r)
-            os.set_blocking(self.inject_w, False)
-        self.pid, self.fd = pid, read_fd
-        self.pidfd = os.pidfd_open(pid)
-        self.poller = select.poll()
-        self.poller.register(read_fd, select.POLLIN)
-        self.poller.register(self.pidfd, select.POLLIN)
-        self.reader = FrameReader(MAX_RESULT_BYTES)
-        self.eof = False
-        self.exited = False
-        self.wait_status: int | None = None
-
-    def next(self, timeout: float) -> tuple[bytes | None, str]:
-        """The next frame and ``"ok"``, or None and ``"timeout"``, ``"crashed"`` or ``"too_big"``."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                frame = self.reader.next()
-            except OverflowError:
-                return None, "too_big"
-            if frame is not None:
-                return frame, "ok"
-            if self.exited:
-                return None, "crashed"
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None, "timeout"
-            for fd, _ in self.poller.poll(math.ceil(left * 1000)):
-                if fd == self.fd and not self.eof:
-                    self._read()
-                elif fd == self.pidfd:
-                    # whatever the child wrote is in the pipe now; a process it left behind
-                    # may still hold the pipe open, so don't wait for end-of-file
-                    self.poller.unregister(self.pidfd)
-                    os.set_blocking(self.fd, False)
-                    while not self.eof and self._read():
-                        pass
-                    self.exited = True
-            if self.reader.pending() > self.reader.max_size:
-                return None, "too_big"
-
-    def send_sources(self, path: str) -> None:
-        """Pass the file of correct callees at ``path`` to the child, kernel to kernel.
-
-        ``sendfile`` copies it from the file to the pipe without it ever entering this server's
-        memory, which every later child would inherit. A child that stopped reading just won't
-        get it (and times out waiting, if it is still alive).
-        """
-        try:
-            with open(path, "rb") as f:
-                size = os.fstat(f.fileno()).st_size
-                os.write(self.inject_w, HEADER.pack(size))
-                sent = 0
-                while sent < size:
-                    sent += os.sendfile(self.inject_w, f.fileno(), sent, size - sent)
-        except (BlockingIOError, BrokenPipeError):
-            pass
-
-    def _read(self) -> bool:
-        try:
-            chunk = os.read(self.fd, 1 << 20)
-        except BlockingIOError:
-            return False
-        if not chunk:
-            self.eof = True
-            self.poller.unregister(self.fd)
-            return False
-        self.reader.feed(chunk)
-        return True
-
-    def finish(self) -> int:
-        """Kill the child and its process group, reap it; returns its wait status."""
-        _killpg(self.pid)
-        _kill(self.pid)
-        _, self.wait_status = os.waitpid(self.pid, 0)
-        for fd in (self.fd, self.pidfd, self.inject_w):
-            if fd is not None:
-                os.close(fd)
-        return self.wait_status
 
 
 class Server:
@@ -476,7 +270,7 @@ class Zygote:
                 f.close()
             except OSError:
                 pass
-        _kill(self.pid)
+        kill(self.pid)
         try:
             os.waitpid(self.pid, 0)
         except ChildProcessError:
@@ -498,10 +292,6 @@ def _mentions(path: str, modules: tuple[str, ...]) -> bool:
             return False
         data = f.read(runner.source.MAX_SOURCE_BYTES + 1)
     return any(re.search(rb"\b(?:import|from)\s+" + re.escape(m.encode()) + rb"\b", data) for m in modules)
-
-
-def _tmp() -> str:
-    return os.environ.get("TMPDIR") or "/tmp"
 
 
 def _mkdtemp(parent: str, prefix: str) -> str:
@@ -571,7 +361,7 @@ def main(argv=None) -> None:
     # walking sys.modules would copy-on-write most of the server's pages
     runner.block_imports(runner.blocked_for(args.preload + args.lazy))
     gc.freeze()  # children don't copy pages just to run the collector over the server's objects
-    base = _mkdtemp(_tmp(), "grader-sandbox-")
+    base = _mkdtemp(tmp(), "grader-sandbox-")
     os.chmod(base, 0o711)
     try:
         serve(Server(uid=uid, base=base, lazy=tuple(args.lazy)), stdin, stdout)
