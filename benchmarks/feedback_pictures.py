@@ -20,8 +20,7 @@ import time
 from pathlib import Path
 
 from grader import feedback, pictures, samples
-from grader.grade import grade, grade_submission, make_plan
-from grader.sandbox.client import Sandbox
+from grader.grade import grade, grade_submission, make_plan, open_sandboxes
 from grader.submissions import discover
 
 
@@ -41,11 +40,12 @@ def main() -> None:
         one = Path(tmp, "one")
         samples.sample_class(args.assignment, one, with_loop=False)
         plan = make_plan(args.assignment, seed=0)
-        sandbox = Sandbox()
+        sandboxes = open_sandboxes(plan)
         try:
-            results = [grade_submission(sub, plan, sandbox) for sub in discover(one, args.assignment)]
+            results = [grade_submission(sub, plan, sandboxes) for sub in discover(one, args.assignment)]
         finally:
-            sandbox.close()
+            for sandbox in sandboxes.values():
+                sandbox.close()
         failing = sum(any(not e.passed for e in r.exercises) for r in results)
         per_page(results, pictures_on=True)  # import matplotlib and warm its font cache: not per page
         base = statistics.median(per_page(results, pictures_on=False) for _ in range(5))

@@ -81,7 +81,7 @@ def call(fn, args, kwargs) -> Outcome:
             pass
     if error is None:
         try:
-            value = codec.decode(codec.encode(value))
+            value = codec.plain(value)  # what the sandbox would send back, as a snapshot
         except BaseException as e:
             value, error = None, f"the returned value could not be read ({safe_str(e)})"
     return Outcome(value=value, error=error, warnings=notes[:5], seconds=seconds)

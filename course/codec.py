@@ -14,7 +14,10 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +28,8 @@ MAX_BYTES = 256 * 2**20
 MAX_DEPTH = 32
 MAX_MEMBERS = 100_000
 _PLAIN = (bool, int, float, str)
+PLAIN_KINDS = "biufcSUM"
+"""NumPy dtype kinds that are plain data (no objects, no structured or void records)"""
 
 
 class CodecError(ValueError):
@@ -44,8 +49,8 @@ def type_name(value) -> str:
     return t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
 
 
-def encode(value, *, max_bytes: int = MAX_BYTES) -> bytes:
-    """Encode a value tree as npz bytes. Values that are not plain data become ``Unsupported``."""
+def _flatten(value) -> tuple[dict, dict[str, np.ndarray]]:
+    """The value as a JSON-able tree plus the arrays it refers to (by member name)."""
     arrays: dict[str, np.ndarray] = {}
     stored: dict[int, str] = {}  # id(array) -> key: an array the tree holds twice is stored once
 
@@ -61,7 +66,7 @@ def encode(value, *, max_bytes: int = MAX_BYTES) -> bytes:
             return v
         if t is np.ndarray or isinstance(v, np.generic) and t.__module__ == "numpy":
             arr = np.asarray(v)
-            if arr.dtype.hasobject or arr.dtype.kind not in "biufcSUM" or arr.dtype.fields:
+            if arr.dtype.hasobject or arr.dtype.kind not in PLAIN_KINDS or arr.dtype.fields:
                 return {"$unsupported": type_name(v), "detail": f"dtype {arr.dtype}"}
             if t is np.ndarray and id(v) in stored:
                 return {"$array": stored[id(v)], "scalar": False}
@@ -80,13 +85,87 @@ def encode(value, *, max_bytes: int = MAX_BYTES) -> bytes:
             return {"$model": walk(v.to_plain(), depth + 1)}
         return {"$unsupported": type_name(v), "detail": _safe_describe(v)}
 
-    tree = json.dumps(walk(value, 0)).encode()
-    buf = io.BytesIO()
-    np.savez(buf, tree=np.frombuffer(tree, dtype=np.uint8), **arrays)
-    data = buf.getvalue()
+    return walk(value, 0), arrays
+
+
+def encode(value, *, max_bytes: int = MAX_BYTES) -> bytes:
+    """Encode a value tree as npz bytes. Values that are not plain data become ``Unsupported``."""
+    tree, arrays = _flatten(value)
+    members = {"tree.npy": _npy(np.frombuffer(json.dumps(tree).encode(), dtype=np.uint8))}
+    members.update((f"{key}.npy", _npy(arr)) for key, arr in arrays.items())
+    data = _zip(members)
     if len(data) > max_bytes:
         raise CodecError(f"encoded value is {len(data):,} bytes, more than the {max_bytes:,} allowed")
     return data
+
+
+def _npy(arr: np.ndarray) -> bytes:
+    """``arr`` as the bytes of an ``.npy`` file (format 1.0, as ``np.save`` writes it)."""
+    fortran = arr.flags.f_contiguous and not arr.flags.c_contiguous
+    header = f"{{'descr': {arr.dtype.str!r}, 'fortran_order': {fortran}, 'shape': {arr.shape!r}, }}".encode()
+    pad = -(len(_NPY_MAGIC) + 2 + len(header) + 1) % 64  # data starts 64-byte aligned
+    if len(header) + pad + 1 > 65535:  # a header this long needs format 2.0
+        out = io.BytesIO()
+        np.lib.format.write_array(out, arr, allow_pickle=False)
+        return out.getvalue()
+    return b"".join([_NPY_MAGIC, (len(header) + pad + 1).to_bytes(2, "little"), header, b" " * pad, b"\n",
+                     arr.tobytes(order="F" if fortran else "C")])
+
+
+_LOCAL = struct.Struct("<4s5H3L2H")
+_CENTRAL = struct.Struct("<4s6H3L5H2L")
+_END = struct.Struct("<4s4H2LH")
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    """An uncompressed ZIP archive of ``members`` (what ``np.savez`` writes, without its overhead).
+
+    Read back with ``zipfile``; archives bigger than 4 GB (ZIP64) are refused by ``MAX_BYTES``
+    long before, and go through ``zipfile`` here all the same.
+    """
+    if sum(len(d) for d in members.values()) > 2**31:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+            for name, data in members.items():
+                zf.writestr(name, data)
+        return buf.getvalue()
+    parts, central, offset = [], [], 0
+    for name, data in members.items():
+        raw = name.encode()
+        crc = zlib.crc32(data)
+        # version 20, no flags, stored, DOS time/date 1980-01-01 00:00
+        local = _LOCAL.pack(b"PK\x03\x04", 20, 0, 0, 0, 0x21, crc, len(data), len(data), len(raw), 0)
+        central.append(_CENTRAL.pack(b"PK\x01\x02", 20, 20, 0, 0, 0, 0x21, crc, len(data), len(data),
+                                     len(raw), 0, 0, 0, 0, 0o600 << 16, offset) + raw)
+        parts += [local, raw, data]
+        offset += len(local) + len(raw) + len(data)
+    directory = b"".join(central)
+    end = _END.pack(b"PK\x05\x06", 0, 0, len(central), len(central), len(directory), offset, 0)
+    return b"".join([*parts, directory, end])
+
+
+def plain(value, *, max_bytes: int = MAX_BYTES):
+    """What ``decode(encode(value))`` returns, without the bytes in between.
+
+    A snapshot (arrays are copied), so a later change to the value doesn't change it; the size
+    limit counts the JSON tree plus the arrays' bytes, about what ``encode`` would write.
+
+    Raises:
+        CodecError: the value is bigger than ``max_bytes``.
+    """
+    t = type(value)
+    if value is None or t is bool or t is str and len(value) < max_bytes // 4 or \
+            t is float or t is int and abs(value) < 2**63:
+        return value  # immutable, and exactly what the round trip gives back
+    if isinstance(value, np.generic) and t.__module__ == "numpy" and value.dtype.kind in PLAIN_KINDS \
+            and not value.dtype.fields and value.nbytes < max_bytes // 4:
+        return value  # a NumPy scalar is immutable too
+    tree, arrays = _flatten(value)
+    text = json.dumps(tree)
+    size = len(text) + sum(a.nbytes for a in arrays.values())
+    if size > max_bytes:
+        raise CodecError(f"encoded value is {size:,} bytes, more than the {max_bytes:,} allowed")
+    return _rebuild(json.loads(text), {k: a.copy(order="K") for k, a in arrays.items()}, 0)
 
 
 def _safe_describe(v) -> str:
@@ -104,26 +183,101 @@ def decode(data: bytes, *, max_bytes: int = MAX_BYTES):
     if len(data) > max_bytes:
         raise CodecError(f"{len(data):,} bytes is more than the {max_bytes:,} allowed")
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            infos = zf.infolist()
-            total = sum(info.file_size for info in infos)
-            if total > max_bytes:
-                raise CodecError(f"archive expands to {total:,} bytes, over {max_bytes:,}")
-            members = {}
-            for info in infos:
-                if not info.filename.endswith(".npy") or len(infos) > MAX_MEMBERS:
-                    raise CodecError(f"unexpected archive member {info.filename[:40]!r}")
-                with zf.open(info) as f:
-                    members[info.filename[:-4]] = _read_npy(f, info.file_size)
-        tree = json.loads(members.pop("tree").tobytes().decode())
-        return _rebuild(tree, members, 0)
+        members = _plain_members(data)
+        if members is None:  # not laid out the way ``encode`` writes: let zipfile read it
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                infos = zf.infolist()
+                if sum(info.file_size for info in infos) <= max_bytes:
+                    members = [(info.filename, _member(data, zf, info)) for info in infos]
+        if members is None or sum(len(raw) for _, raw in members) > max_bytes:
+            raise CodecError(f"archive expands to more than {max_bytes:,} bytes")
+        strange = [name for name, _ in members if not name.endswith(".npy")]
+        if strange or len(members) > MAX_MEMBERS:
+            raise CodecError(f"unexpected archive member {(strange or [members[-1][0]])[0][:40]!r}")
+        # the same members np.load would read: "<key>.npy", the last one of a name winning
+        arrays = {name.removesuffix(".npy"): _read_npy(raw) for name, raw in members}
+        tree = json.loads(arrays.pop("tree").tobytes().decode())
+        return _rebuild(tree, arrays, 0)
     except CodecError:
         raise
     except Exception as e:  # corrupt zip, bad npy header, bad JSON, recursion...
         raise CodecError(f"not a valid encoded value ({type(e).__name__}: {e})") from None
 
 
-def _read_npy(f, size: int) -> np.ndarray:
+def _plain_members(data: bytes) -> list[tuple[str, bytes]] | None:
+    """The members of an archive laid out exactly as ``_zip`` writes it, or None if it isn't.
+
+    Reading that one layout takes a few slices per member instead of ``zipfile``'s objects;
+    every field is checked (central directory against local headers, sizes, CRC-32), and
+    anything unexpected hands the bytes to ``zipfile`` instead.
+    """
+    try:
+        end = len(data) - _END.size
+        sig, disk, cd_disk, here, count, cd_size, cd_start, comment = _END.unpack_from(data, end)
+        if sig != b"PK\x05\x06" or disk or cd_disk or here != count or comment or cd_start + cd_size != end:
+            return None
+        members, pos = [], cd_start
+        for _ in range(count):
+            (sig, _, _, flags, method, _, _, crc, csize, usize, nlen, xlen, clen, _, _, _,
+             offset) = _CENTRAL.unpack_from(data, pos)
+            name = data[pos + _CENTRAL.size:pos + _CENTRAL.size + nlen]
+            pos += _CENTRAL.size + nlen
+            if sig != b"PK\x01\x02" or flags or method or csize != usize or xlen or clen or pos > end:
+                return None
+            local = _LOCAL.unpack_from(data, offset)
+            begin = offset + _LOCAL.size + nlen
+            raw = data[begin:begin + usize]
+            if (local[0] != b"PK\x03\x04" or local[2] or local[3] or local[6:11] != (crc, usize, usize, nlen, 0)
+                    or data[offset + _LOCAL.size:begin] != name or len(raw) != usize or begin + usize > cd_start
+                    or zlib.crc32(raw) != crc):
+                return None
+            members.append((name.decode(), raw))
+        return members if pos == end else None
+    except (struct.error, UnicodeDecodeError):
+        return None
+
+
+def _member(data: bytes, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """A member's bytes: sliced straight out of ``data`` when stored plainly (as ``encode`` and
+    ``np.savez`` do), which skips ``zipfile``'s per-member file objects; otherwise read by it."""
+    start = info.header_offset
+    name = info.filename.encode()
+    if info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 0x9 and info.file_size == info.compress_size:
+        local = data[start:start + _LOCAL.size]
+        if len(local) == _LOCAL.size:
+            fields = _LOCAL.unpack(local)
+            begin = start + _LOCAL.size + fields[9] + fields[10]
+            if fields[0] == b"PK\x03\x04" and data[start + _LOCAL.size:start + _LOCAL.size + fields[9]] == name:
+                raw = data[begin:begin + info.file_size]
+                if len(raw) == info.file_size and zlib.crc32(raw) == info.CRC:
+                    return raw
+    return zf.read(info)
+
+
+# The header ``np.save`` writes for the dtypes ``encode`` allows. Parsing it with this pattern
+# instead of NumPy's ``literal_eval`` makes decoding several times faster; any other header
+# goes through NumPy's own reader, which refuses pickled (object) arrays.
+_NPY_MAGIC = b"\x93NUMPY\x01\x00"
+_NPY_HEADER = re.compile(rb"\{'descr': '([<>|][a-zA-Z]\d+(?:\[\w+\])?)', 'fortran_order': (True|False), "
+                         rb"'shape': \(((?:\d+, )*\d+,?|)\), \} *\n")
+
+
+def _read_npy(raw: bytes) -> np.ndarray:
+    """One ``.npy`` member as an array, never unpickling."""
+    if raw[:8] == _NPY_MAGIC:
+        end = 10 + int.from_bytes(raw[8:10], "little")
+        match = _NPY_HEADER.fullmatch(raw, 10, end)
+        if match:
+            dtype = np.dtype(match[1].decode())
+            shape = tuple(int(n) for n in match[3].split(b",") if n.strip())
+            count = math.prod(shape)
+            if dtype.kind in PLAIN_KINDS and dtype.itemsize and len(raw) - end == count * dtype.itemsize:
+                flat = np.frombuffer(raw, dtype=dtype, count=count, offset=end).copy()
+                return flat.reshape(shape[::-1]).T if match[2] == b"True" else flat.reshape(shape)
+    return _read_checked_npy(io.BytesIO(raw), len(raw))
+
+
+def _read_checked_npy(f, size: int) -> np.ndarray:
     """One ``.npy`` member, after checking that its header tells the truth about its size.
 
     ``np.load`` would allocate whatever shape the header claims before reading a byte, so a
@@ -133,7 +287,7 @@ def _read_npy(f, size: int) -> np.ndarray:
     version = np.lib.format.read_magic(f)
     read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
     shape, fortran_order, dtype = read_header(f)
-    if dtype.hasobject or dtype.fields or dtype.kind not in "biufcSUM" or dtype.itemsize == 0:
+    if dtype.hasobject or dtype.fields or dtype.kind not in PLAIN_KINDS or dtype.itemsize == 0:
         raise CodecError(f"array of dtype {dtype} is not plain data")
     count = math.prod(shape)
     nbytes = count * dtype.itemsize

@@ -12,10 +12,21 @@ def _grade(args) -> int:
     from grader import grade, report
 
     summary = grade.grade(args.assignment, args.submissions, args.out, workers=args.workers,
-                          timeout=args.timeout, seed=args.seed, progress=None, pictures=not args.no_pictures)
+                          timeout=args.timeout, seed=args.seed, progress=None, scheduler=args.scheduler,
+                          pictures=not args.no_pictures)
     print(report.summary_table(summary, args.assignment))
-    print(f"graded {summary.graded}, reused {summary.reused} earlier results, in {summary.seconds:.1f} s; "
+    print()
+    print(report.class_summary(summary, args.assignment))
+    rate = (f" ({summary.rate:.0f} submissions/s once the Keras references were ready)"
+            if summary.graded and summary.grading_seconds else "")
+    print(f"graded {summary.graded}, reused {summary.reused} earlier results, in {summary.seconds:.1f} s{rate}; "
           f"wrote {args.out}/grades.csv, report.html, results/, feedback/")
+    if summary.graded:
+        where = "this machine's part" if args.scheduler else "grading"
+        per = lambda s: f"{1000 * s / summary.graded:.1f}"  # noqa: E731  (ms per submission)
+        parts = "".join(f", {name} {per(s)}" for name, s in summary.cpu_breakdown.items())
+        print(f"CPU time: {summary.cpu_seconds:.1f} s {where} ({per(summary.cpu_seconds)} ms per submission{parts}), "
+              f"{summary.keras_cpu_seconds:.1f} s computing the Keras references")
     return 0
 
 
@@ -103,15 +114,15 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    if getattr(args, "scheduler", None):
-        print("grader: --scheduler is not supported yet", file=sys.stderr)
-        return 2
     try:
         return args.run(args)
     except (KeyError, OSError) as e:
         message = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
         print(f"grader: {message}", file=sys.stderr)
         return 2
+    except RuntimeError as e:  # a grader fault (the sandbox or the Keras references failed): said plainly
+        print(f"grader: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("grader: interrupted; run the same command again to resume", file=sys.stderr)
         return 130

@@ -18,3 +18,24 @@ def summary_table(summary, assignment_id: str, max_rows: int = 40) -> str:
     if len(summary.rows) > max_rows:
         text += f"\n… and {len(summary.rows) - max_rows} more students (see grades.csv)"
     return text
+
+
+def class_summary(summary, assignment_id: str, slowest: int = 5) -> str:
+    """The class at a glance: mean and median score, each exercise's pass rate, the slowest submissions."""
+    assignment = exercises.assignment(assignment_id)
+    rows = summary.rows
+    if not rows:
+        return "no students"
+    scores = sorted(float(r["score"]) for r in rows)
+    mid = len(scores) // 2
+    median = scores[mid] if len(scores) % 2 else (scores[mid - 1] + scores[mid]) / 2
+    text = [f"{len(rows)} students: mean {sum(scores) / len(scores):.2f}, median {median:g} "
+            f"(out of {assignment.max_score:g})", ""]
+    passing = [[ex.name, f"{ex.points:g}",
+                f"{100 * sum(float(r[ex.name]) == ex.points for r in rows) / len(rows):.0f}%"]
+               for ex in assignment.exercises]
+    text.append(table(["exercise", "points", "pass rate"], passing))
+    times = sorted(summary.seconds_by_student.items(), key=lambda kv: -kv[1])[:slowest]
+    if times:
+        text += ["", table(["slowest submission", "seconds"], [[s, f"{t:.2f}"] for s, t in times])]
+    return "\n".join(text)

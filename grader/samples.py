@@ -6,6 +6,7 @@ exactly that function's points and show that mistake's hint.
 """
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 from dataclasses import dataclass
@@ -164,18 +165,85 @@ def write_py(folder: Path, assignment_id: str, overrides: dict[str, str] | None 
 
 
 def write_notebook(folder: Path, assignment_id: str, *, released: bool = False,
-                   broken_function: str | None = None) -> Path:
-    """The solution (or released stub) notebook; ``broken_function``'s cell gets a syntax error."""
+                   broken_function: str | None = None, overrides: dict[str, str] | None = None,
+                   start: Path | None = None) -> Path:
+    """The solution (or released stub) notebook; ``broken_function``'s cell gets a syntax error;
+    the cell defining each function in ``overrides`` gets that source instead. ``start``: a
+    notebook to start from instead (e.g. the solution executed, with its plots as outputs)."""
     root = solutions.ASSIGNMENTS if released else solutions.SOLUTIONS
-    nb = nbformat.read(solutions.notebook_path(assignment_id, root=root), as_version=4)
+    nb = nbformat.read(start or solutions.notebook_path(assignment_id, root=root), as_version=4)
     if broken_function:
         for cell in nb.cells:
             if cell.cell_type == "code" and f"def {broken_function}(" in cell.source:
                 cell.source = cell.source.replace(f"def {broken_function}(", f"def {broken_function}((", 1)
+    for name, source in (overrides or {}).items():
+        cell = next(c for c in nb.cells if c.cell_type == "code" and f"def {name}(" in c.source)
+        cell.source = source
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{assignment_id}.ipynb"
     nbformat.write(nb, path)
     return path
+
+
+def stub_sources(assignment_id: str) -> dict[str, str]:
+    """Every graded function as a released stub would have it: ``raise NotImplementedError()``."""
+    _, functions = solutions.function_sources(solutions.notebook_path(assignment_id))
+    stubs = {}
+    for name, source in functions.items():
+        node = ast.parse(source).body[0]
+        stubs[name] = f"def {name}({ast.unparse(node.args)}):\n    raise NotImplementedError()\n"
+    return stubs
+
+
+def synthetic_class(assignment_id: str, root: Path, n: int, *, notebooks: bool = False,
+                    loops: int = 0, executed: Path | None = None) -> dict[str, dict[str, float]]:
+    """A class of ``n`` students for benchmarks and big tests; returns each one's expected scores.
+
+    Half submit the solution, four in ten make one typical mistake (cycling through
+    ``MISTAKES``), one in ten hand in the stubs, and ``loops`` of them (spread evenly) hang in
+    an infinite loop. ``notebooks`` writes ``.ipynb`` files (the solution notebook, plots and
+    all, or ``executed``, the same with its outputs), otherwise ``.py`` files. Each distinct
+    file is built once and copied.
+    """
+    from course import exercises
+
+    assignment = exercises.assignment(assignment_id)
+    root = Path(root)
+    mistakes = [(k, m) for k, m in MISTAKES.get(assignment_id, {}).items() if k != "infinite_loop"]
+    loop = MISTAKES.get(assignment_id, {}).get("infinite_loop")
+    loopers = {round((i + 0.5) * n / loops) for i in range(loops)} if loops and loop else set()
+    cache: dict[str, bytes] = {}
+    scratch = root / ".build"
+
+    def variant(key: str, overrides: dict[str, str] | None, released: bool = False) -> bytes:
+        if key not in cache:
+            folder = scratch / key
+            path = (write_notebook(folder, assignment_id, overrides=overrides, released=released,
+                                   start=None if released else executed) if notebooks
+                    else write_py(folder, assignment_id, overrides))
+            cache[key] = path.read_bytes()
+        return cache[key]
+
+    expected = {}
+    suffix = ".ipynb" if notebooks else ".py"
+    for i in range(n):
+        student = f"student_{i:05d}"
+        if i in loopers:
+            data, lost = variant("loop", {loop.function: loop.source}), (loop.function,)
+        elif i % 10 < 5 or not mistakes:
+            data, lost = variant("correct", None), ()
+        elif i % 10 < 9:
+            key, mistake = mistakes[i % len(mistakes)]
+            data, lost = variant(key, {mistake.function: mistake.source}), (mistake.function,)
+        else:
+            data = variant("stub", None, released=True) if notebooks else variant("stub", stub_sources(assignment_id))
+            lost = assignment.names
+        folder = root / student
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{assignment_id}{suffix}").write_bytes(data)
+        expected[student] = expected_scores(assignment, lost)
+    shutil.rmtree(scratch, ignore_errors=True)
+    return expected
 
 
 def expected_scores(assignment, lost: tuple[str, ...] = (), *, all_lost: bool = False) -> dict[str, float]:

@@ -1,14 +1,21 @@
-"""The parent's handle on a fork server: send a request, get the child's decoded result."""
+"""The parent's handle on a fork server: configure it once, then ask it to grade submissions.
+
+``Sandbox.configure(functions, ...)`` sends the run's case inputs and correct-callee sources
+once; ``submit``/``receive`` (or ``grade``, both at once) exchange one small request and one
+envelope per submission. The envelope's child frames stay raw bytes here: ``decode_reply``
+turns them into plain data in the trusted parent (``course.codec``, never pickle).
+"""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
-import threading
+import tempfile
 
 from course import codec
 from grader.quiet import QUIET_ENV
-from grader.sandbox.server import read_frame, write_frame
+from grader.sandbox.frames import read_frame, unpack_envelope, write_frame
 
 DEFAULT_LIMITS = {"memory": 2 * 2**30, "output": 1 * 2**20, "processes": 16}
 HEAVY_LIMITS = {"keras": {"memory": 8 * 2**30, "output": 1 * 2**20, "processes": 64}}
@@ -16,6 +23,11 @@ HEAVY_LIMITS = {"keras": {"memory": 8 * 2**30, "output": 1 * 2**20, "processes":
 starts a pool of threads (each counts as a process for the sandbox user) on its first operation"""
 ALLOW = {"keras": ("keras", "tensorflow")}
 """the modules a child may import when an exercise ``needs`` a heavy library"""
+DEFAULT_PRELOAD: tuple[str, ...] = ()
+"""what every fork server imports before forking, besides NumPy and the course's loaders"""
+DEFAULT_LAZY = ("matplotlib",)
+"""imported, on first need, by a copy of the server that grades the submissions mentioning them:
+notebooks often import matplotlib, but preloading it makes every fork ~2x dearer"""
 
 
 def limits_for(needs: tuple[str, ...]) -> dict:
@@ -31,6 +43,10 @@ def allowed_imports(needs: tuple[str, ...]) -> list[str]:
     return [module for name in needs for module in ALLOW[name]]
 
 
+class SandboxDied(RuntimeError):
+    """The fork server itself stopped (a grader fault, never a submission's doing)."""
+
+
 def server_env() -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COV_"))}
     env.update(QUIET_ENV)
@@ -40,47 +56,169 @@ def server_env() -> dict:
 
 
 class Sandbox:
-    """One fork server process; ``run`` is blocking and thread-safe (one request at a time)."""
+    """One fork server process. Not thread-safe: one thread talks to it at a time.
 
-    def __init__(self, *, worker: int = 0, python: str = sys.executable, preload: tuple[str, ...] = ()):
-        """``worker`` is kept for callers; the server claims a sandbox uid of its own (see jail)."""
+    Args:
+        worker: kept for callers; each server claims a sandbox uid of its own (see ``jail``).
+        preload: modules the server imports before forking (and children may import), e.g.
+            ``("keras",)`` for a server whose children may use Keras.
+        lazy: modules imported only for the submissions that mention them (``server.Server``);
+            by default ``DEFAULT_LAZY`` for a NumPy-only server, none for a heavy one.
+    """
+
+    def __init__(self, *, worker: int = 0, python: str = sys.executable, preload: tuple[str, ...] = DEFAULT_PRELOAD,
+                 lazy: tuple[str, ...] | None = None):
+        lazy = (() if preload else DEFAULT_LAZY) if lazy is None else lazy
         cmd = [python, "-m", "grader.sandbox.server"]
         if os.geteuid() == 0:
             cmd += ["--uid", "1"]  # "drop privileges": the jail picks a free uid for this server
-        for name in preload:  # e.g. "keras": a server whose children may use Keras
-            cmd += ["--preload", name]
-        self.process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        if preload:
+            cmd += ["--preload", *preload]
+        if lazy:
+            cmd += ["--lazy", *lazy]
+        # unbuffered: the parent waits for replies with select(), which can't see a reader's buffer
+        self.process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,
                                         stderr=subprocess.DEVNULL, env=server_env())
-        self.lock = threading.Lock()
+        self.preload, self.lazy = tuple(preload), tuple(lazy)
+        self.in_flight = 0
+        # correct callees wait in files only this user can read, never in the server's memory
+        self.sources = tempfile.TemporaryDirectory(prefix="grader-callees-")
+        self.written = 0
+
+    @property
+    def stdout(self):
+        return self.process.stdout
+
+    def _send(self, message: dict, *, as_json: bool = False) -> None:
+        try:
+            write_frame(self.process.stdin, json.dumps(message).encode() if as_json else codec.encode(message))
+        except (BrokenPipeError, ValueError) as e:
+            raise SandboxDied(f"the sandbox server stopped unexpectedly ({e})") from None
+
+    def _receive(self) -> bytes:
+        frame = read_frame(self.process.stdout)
+        if frame is None:
+            raise SandboxDied("the sandbox server stopped unexpectedly")
+        return frame
+
+    def _with_source_files(self, functions: list[dict]) -> list[dict]:
+        """The functions with each ``inject`` dict of sources moved into a file (``inject_file``)."""
+        specs = []
+        for spec in functions:
+            spec = dict(spec)
+            sources = spec.pop("inject", None) or {}
+            if sources:
+                self.written += 1
+                path = os.path.join(self.sources.name, f"{self.written}-{spec['name']}.json")
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as f:
+                    json.dump(sources, f)
+                spec.update(inject_file=path, inject_names=sorted(sources))
+            specs.append(spec)
+        return specs
+
+    def configure(self, functions: list[dict], *, limits: dict | None = None, load_timeout: float = 10.0,
+                  group: str = "") -> None:
+        """Send the run's functions once: ``[{name, cases, inject, timeout, adapter?, artifact?}]``
+        in grading order; ``group`` names them when one server grades several groups (A4)."""
+        functions = self._with_source_files(functions)
+        self._send({"op": "configure", "group": group, "functions": functions, "limits": limits or DEFAULT_LIMITS,
+                    "load_timeout": float(load_timeout)})
+        meta, _ = unpack_envelope(self._receive())
+        if meta.get("status") != "ok":
+            raise SandboxDied(f"the sandbox refused its configuration: {meta.get('detail')}")
+
+    def submit(self, submission: str, *, job_id=None, group: str = "", **inline) -> None:
+        """Queue one submission (a path the server can read) for one configured ``group``;
+        answers come in order.
+
+        ``inline`` may give this request its own ``functions``, ``limits`` or ``load_timeout``.
+        """
+        if "functions" in inline:
+            inline["functions"] = self._with_source_files(inline["functions"])
+        self._send({"op": "grade", "id": job_id, "submission": str(submission), "group": group, **inline},
+                   as_json=not inline)
+        self.in_flight += 1
+
+    def receive(self) -> bytes:
+        """The envelope for the oldest submitted submission (raw bytes; see ``decode_reply``)."""
+        frame = self._receive()
+        self.in_flight -= 1
+        return frame
+
+    def grade(self, submission: str, **inline) -> bytes:
+        self.submit(submission, **inline)
+        return self.receive()
 
     def run(self, request: dict) -> dict:
-        """Run one request; returns the server's reply with ``result`` decoded (or an error)."""
-        request = {"limits": DEFAULT_LIMITS, **request}
-        with self.lock:
-            write_frame(self.process.stdin, codec.encode(request))
-            frame = read_frame(self.process.stdout)
-        if frame is None:
-            raise RuntimeError("the sandbox server stopped unexpectedly")
-        reply = codec.decode(frame)
-        raw = reply.get("result")
-        reply["result"] = None
-        if reply.get("status") == "ok":
-            try:
-                reply["result"] = codec.decode(raw.tobytes())
-            except codec.CodecError as e:
-                reply.update(status="unreadable", detail=f"its results could not be read: {e}")
-        return reply
+        """One function on one submission, the old single-request way (tests and tools).
+
+        ``request``: ``function``, ``cases``, ``inject``, ``timeout``, ``submission``, optional
+        ``limits``, ``adapter`` and ``artifact`` (the modules a child may import are the
+        server's ``preload``). Returns ``{"status", "detail", "result": {notes, fatal, missing,
+        outcomes} or None, "output"}``.
+        """
+        spec = {"name": request["function"], "cases": request["cases"], "inject": request.get("inject") or {},
+                "timeout": float(request["timeout"])}
+        spec.update({key: request[key] for key in ("adapter", "artifact") if request.get(key)})
+        reply = decode_reply(self.grade(request["submission"], functions=[spec],
+                                        limits=request.get("limits") or DEFAULT_LIMITS,
+                                        load_timeout=float(request["timeout"])))
+        if reply.get("status") != "ok":
+            return {"status": "error", "detail": reply.get("detail", ""), "result": None, "output": ""}
+        load, fn = reply["load"], reply["functions"][0] if reply["functions"] else {}
+        stage = load if load["status"] != "ok" else fn
+        status = stage.get("status", "error")
+        status = {"not_run": load["status"]}.get(status, status)
+        result = None
+        if status == "ok":
+            result = {**(load.get("data") or {}), **(fn.get("data") or {})}
+        return {"status": status, "detail": load["detail"] if load["status"] != "ok" else fn.get("detail", ""),
+                "result": result, "output": reply.get("output", "")}
 
     def close(self) -> None:
         if self.process.poll() is None:
-            self.process.stdin.close()
+            try:
+                self.process.stdin.close()
+            except OSError:
+                pass
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+                self.process.wait()
+        self.process.stdout.close()
+        self.sources.cleanup()
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
+
+
+def decode_reply(envelope: bytes) -> dict:
+    """A server envelope as plain data, each child frame decoded (into ``data``) or explained.
+
+    Returns ``{"status", "detail", "id", "load": {status, detail, seconds, data}, "functions":
+    [{name, status, detail, seconds, data}], "output", "seconds", "children"}``; a frame that
+    can't be decoded turns its stage's status into ``"unreadable"``.
+
+    Raises:
+        SandboxDied: the envelope itself is malformed (written by the server: a grader fault).
+    """
+    try:
+        meta, blobs = unpack_envelope(envelope)
+    except (ValueError, KeyError, TypeError) as e:
+        raise SandboxDied(f"the sandbox server sent a malformed reply ({e})") from None
+    if meta.get("status") != "ok":
+        return meta
+    stages = [meta["load"], *meta["functions"]]
+    for stage, blob in zip(stages, blobs):
+        stage["data"] = None
+        if stage["status"] == "ok":
+            try:
+                stage["data"] = codec.decode(blob)
+            except codec.CodecError as e:
+                stage.update(status="unreadable", detail=f"its results could not be read: {e}")
+    return meta

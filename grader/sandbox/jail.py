@@ -220,11 +220,8 @@ class Jail:
             jail.active.append("network namespace")
         if root and jail._mount_workdirs():
             jail.active.append(f"workdir tmpfs {WORKDIR_TMPFS_SIZE}")
-        try:
-            _prctl(PR_SET_CHILD_SUBREAPER, 1)
+        if jail.subreaper():
             jail.active.append("subreaper")
-        except OSError:
-            pass
         abi = landlock_abi() if landlock else 0
         if abi:
             try:
@@ -270,17 +267,18 @@ class Jail:
         scrub_environment(workdir)
         close_fds(keep=(0, 1, 2, *keep_fds))
 
-    def reap(self, pgid: int | None = None, *, timeout: float = 2.0) -> int:
+    def reap(self, pgid: int | None = None, *, keep: set[int] = frozenset(), timeout: float = 2.0) -> int:
         """Kill what the last child left running; returns how many live processes there were.
 
         Call it after the child itself has been waited for, with its process group. Every
         process the child started is then a descendant of this server, which adopts orphans as
         subreaper (a double fork + setsid does not escape), so its children are the survivors:
         they and their descendants are killed, and as root so is every process of the worker's
-        uid (one atomic ``kill(-1)`` as that uid). Assumes one child at a time per server.
+        uid (one atomic ``kill(-1)`` as that uid). Assumes one child at a time per server;
+        ``keep`` names children that belong to the server itself (its zygote).
         """
-        _reap_zombies()
-        survivors = _live_children()
+        _reap_zombies(keep)
+        survivors = _live_children() - keep
         if not survivors:
             return 0  # the usual case costs two small reads of /proc
         count = len(_descendants(survivors))
@@ -292,9 +290,25 @@ class Jail:
             for pid in _descendants(survivors):
                 _signal(pid)
             time.sleep(0.0005)
-            _reap_zombies()
-            survivors = _live_children()
+            _reap_zombies(keep)
+            survivors = _live_children() - keep
         return count
+
+    def leftovers(self, child: int, *, keep: set[int] = frozenset()) -> int:
+        """How many live processes a child that is still running has started (its descendants,
+        and orphans the server adopted); checked after each function it grades, so the usual
+        answer (none) costs two small reads of /proc."""
+        found = (_children(child) | _children()) - keep - {child}
+        return len(_live(_descendants(found))) if found else 0
+
+    @staticmethod
+    def subreaper() -> bool:
+        """Make the calling process adopt its descendants' orphans (not inherited by ``fork``)."""
+        try:
+            _prctl(PR_SET_CHILD_SUBREAPER, 1)
+            return True
+        except OSError:
+            return False
 
     def _kill_uid(self) -> None:
         """SIGKILL every process of the worker's uid: ``kill(-1)`` as that uid, atomic, so a fork
@@ -492,7 +506,7 @@ def _children(pid: int | None = None) -> set[int]:
 
 
 def _live_children() -> set[int]:
-    return {p for p in _children() if not _is_zombie(p)}
+    return _live(_children())
 
 
 def _descendants(pids: set[int]) -> set[int]:
@@ -527,11 +541,15 @@ def _signal_group(pgid: int) -> None:
         pass
 
 
-def _reap_zombies() -> None:
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
+def _live(pids: set[int]) -> set[int]:
+    return {p for p in pids if not _is_zombie(p)}
+
+
+def _reap_zombies(keep: set[int] = frozenset()) -> None:
+    """Wait for every child that has ended (but ``keep``'s, which their owner waits for)."""
+    for pid in _children() - keep:
+        if _is_zombie(pid):
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass

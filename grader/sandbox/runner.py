@@ -1,22 +1,27 @@
-"""What a sandboxed child does: load a submission's definitions, call one function on its cases.
+"""What a sandboxed child does: load a submission's definitions once, then grade its functions.
 
 Runs after ``fork`` in the fork server, confined by ``grader.sandbox.jail`` (rlimits, an
 unprivileged uid when the grader is root, a filesystem allow-list, no network). It sees the
-case *inputs* only; answers never reach this process. Its result goes back as ``course.codec``
-bytes on a pipe, which the trusted side decodes without pickle.
+case *inputs* only; answers never reach this process. Functions are graded in the order given
+(callees before their callers), each result going back as one ``course.codec`` frame on a pipe,
+which the trusted side decodes without pickle. A job of *artifact* functions (a file the
+student saved, e.g. A4's ``digits.keras``) loads no submission code at all: each case runs the
+exercise's adapter on a copy of the file.
 """
 from __future__ import annotations
 
 import builtins
 import functools
 import importlib
-import importlib.abc
+import json
 import os
 import shutil
+import signal
 import sys
 import types
 
 from course import calls, codec, source
+from grader.sandbox.frames import HEADER, write_fd
 from grader.sandbox.jail import Jail, Limits, set_limits
 
 # Modules that hold answers, hints or grading logic: a submission may not import them.
@@ -24,9 +29,9 @@ BLOCKED = ("grader", "course.exercises", "course.judge", "course.selfcheck", "co
            "course.compare", "solutions", "tensorflow", "keras")
 NUMPY_ONLY_REASON = "{name} can't be imported while grading: this exercise is NumPy only"
 HEAVY = ("tensorflow", "keras")
-"""blocked unless a request allows them; a plain ``import keras`` then gets a placeholder module
-(so a notebook that imports Keras for one exercise still loads for its NumPy-only ones), and any
-use of it raises ImportError"""
+"""blocked unless the server preloaded them; a plain ``import keras`` then gets a placeholder
+module (so a notebook that imports Keras for one exercise still loads for its NumPy-only ones),
+and any use of it raises ImportError"""
 MAX_ARTIFACT_BYTES = 64 * 2**20
 
 
@@ -41,7 +46,13 @@ class _Unavailable(types.ModuleType):
         raise ImportError(NUMPY_ONLY_REASON.format(name=f"{self.__name__}.{attr}"))
 
 
-class _Blocker(importlib.abc.MetaPathFinder):
+class _Blocker:
+    """A ``sys.meta_path`` finder that refuses the blocked modules.
+
+    (Not an ``importlib.abc.MetaPathFinder`` subclass: importing that module pulls in more of
+    the standard library into every fork server than the finder needs.)
+    """
+
     def __init__(self, blocked):
         self.blocked = blocked
 
@@ -51,13 +62,21 @@ class _Blocker(importlib.abc.MetaPathFinder):
         return None
 
 
-def blocked_modules(allow=()) -> tuple[str, ...]:
-    """``BLOCKED`` minus the heavy modules a request allows (e.g. ``("keras", "tensorflow")``)."""
-    return tuple(b for b in BLOCKED if not (b in HEAVY and b in allow))
+def blocked_for(allow=()) -> tuple[str, ...]:
+    """``BLOCKED`` but for the modules in ``allow`` (preloaded for an assignment, e.g. Keras,
+    which comes with TensorFlow, its backend)."""
+    allow = set(allow)
+    if allow & set(HEAVY):
+        allow |= set(HEAVY)
+    return tuple(b for b in BLOCKED if b not in allow)
 
 
 def block_imports(blocked=BLOCKED) -> None:
-    """Forget and refuse the modules in ``blocked``; ``course.check`` becomes a no-op."""
+    """Forget and refuse the modules in ``blocked``; ``course.check`` becomes a no-op.
+
+    The fork server calls it once, before forking, so no child walks ``sys.modules`` (which
+    would copy most of the server's pages).
+    """
     for name in list(sys.modules):
         if any(name == b or name.startswith(b + ".") for b in blocked):
             parent, _, child = name.rpartition(".")
@@ -95,7 +114,7 @@ def inject(namespace: dict, sources: dict[str, str]) -> None:
 
 
 def resolve(dotted: str):
-    """The function ``"package.module:name"``; imported before the blocker is in place."""
+    """The function ``"package.module:name"`` (an exercise's adapter, from the student-side package)."""
     module, _, name = dotted.partition(":")
     return getattr(importlib.import_module(module), name)
 
@@ -121,76 +140,164 @@ def copy_artifact(submission: str, name: str, workdir: str) -> str:
     return copy
 
 
-def run_artifact(request: dict, path: str | None, problem: str) -> dict:
-    """Run the adapter on the artifact's copy for each case; no submission code is loaded."""
-    result = {"notes": [], "fatal": None, "missing": problem or None, "outcomes": []}
-    if problem:
-        return result
-    adapter = request["adapter_fn"]
-    for case in request["cases"]:
-        result["outcomes"].append(calls.call(adapter, (path, *case["args"]), case.get("kwargs") or {}).to_plain())
-    return result
+def grade_function(namespace: dict, spec: dict, sources: dict[str, str]) -> dict:
+    """Call ``spec["name"]`` on each of ``spec["cases"]``, with the correct callees ``sources`` in place.
 
-
-def run(request: dict, defs: source.Definitions | str) -> dict:
-    """Load, then call ``request["function"]`` on each case; returns plain data."""
-    if isinstance(defs, str):
-        return {"notes": [], "fatal": defs, "missing": None, "outcomes": []}
-    namespace, notes = source.execute(defs)
-    result = {"notes": notes, "fatal": None, "missing": None, "outcomes": []}
-    name = request["function"]
+    With ``spec["adapter"]`` (``"module:function"``), each case runs ``adapter(fn, *args)``
+    instead: the function returns an object (a Keras model) that the adapter turns into data.
+    The correct callees stay in the namespace only while this function is graded: the student's
+    own versions are put back afterwards, so a function graded later sees what it would have
+    seen in a fresh process.
+    """
+    name = spec["name"]
     fn = namespace.get(name)
     if fn is None:
-        result["missing"] = f"{name} is not defined in the submission"
-        return result
+        return {"missing": f"{name} is not defined in the submission", "outcomes": []}
     if not callable(fn):
-        result["missing"] = f"{name} is defined but is a {type(fn).__name__}, not a function"
-        return result
-    inject(namespace, request.get("inject") or {})
-    if request.get("adapter_fn") is not None:  # the function returns an object: the adapter turns it into data
-        fn = functools.partial(request["adapter_fn"], fn)
-    for case in request["cases"]:
-        result["outcomes"].append(calls.call(fn, case["args"], case.get("kwargs") or {}).to_plain())
-    return result
+        return {"missing": f"{name} is defined but is a {type(fn).__name__}, not a function", "outcomes": []}
+    if spec.get("adapter"):
+        fn = functools.partial(resolve(spec["adapter"]), fn)
+    saved = {n: namespace[n] for n in sources if n in namespace}
+    inject(namespace, sources)
+    try:
+        outcomes = [calls.call(fn, case["args"], case.get("kwargs") or {}).to_plain() for case in spec["cases"]]
+    finally:
+        for n in sources:
+            namespace.pop(n, None)
+        namespace.update(saved)
+    return {"missing": None, "outcomes": outcomes}
 
 
-def limits_of(request: dict) -> Limits:
-    limits = request["limits"]
-    return Limits(cpu_seconds=int(request["timeout"]) + 2, memory_bytes=limits["memory"],
+def grade_artifact(spec: dict, path: str | None, problem: str) -> dict:
+    """Run the adapter on the artifact's copy for each case; no submission code is loaded."""
+    if problem:
+        return {"missing": problem, "outcomes": []}
+    adapter = resolve(spec["adapter"])
+    return {"missing": None, "outcomes": [calls.call(adapter, (path, *case["args"]), case.get("kwargs") or {}).to_plain()
+                                          for case in spec["cases"]]}
+
+
+def _snapshot() -> list[tuple[dict, dict]]:
+    """The grading machinery's module dictionaries, to put back after each stage (``_restore``).
+
+    The functions of one submission share a process: without this, one function that patches
+    ``builtins.isinstance`` or ``course.codec`` would break the functions graded after it.
+    """
+    namespaces = [vars(m) for m in (builtins, calls, codec, json)] + [write_fd.__globals__]  # frames's
+    return [(live, dict(live)) for live in namespaces]
+
+
+def _restore(snapshot: list[tuple[dict, dict]]) -> None:
+    for live, saved in snapshot:
+        for key in live.keys() - saved.keys():
+            del live[key]
+        live.update(saved)
+
+
+def _flush() -> None:
+    """Push what the submission printed to its output file (``os._exit`` won't)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+
+
+def _read_sources(fd: int) -> dict[str, str]:
+    """The correct callees the server sends (one frame of JSON) right before their caller is graded."""
+    (size,) = HEADER.unpack(_read_exact(fd, HEADER.size))
+    return json.loads(_read_exact(fd, size))
+
+
+def _read_exact(fd: int, size: int) -> bytes:
+    parts, got = [], 0
+    while got < size:
+        chunk = os.read(fd, size - got)
+        if not chunk:
+            raise EOFError("the server closed the pipe of correct callees")
+        parts.append(chunk)
+        got += len(chunk)
+    return b"".join(parts)
+
+
+def limits_of(job: dict) -> Limits:
+    limits = job["limits"]
+    return Limits(cpu_seconds=int(job["cpu_seconds"]), memory_bytes=limits["memory"],
                   output_bytes=limits["output"], processes=limits["processes"])
 
 
-def child_main(request: dict, result_fd: int, workdir: str, jail: Jail) -> None:
-    """The whole life of a sandboxed child; never returns."""
+def _copy_artifacts(job: dict, workdir: str, jail: Jail) -> dict[str, tuple[str | None, str]]:
+    """Each artifact function's (copy's path, problem), copied while the child is still root."""
+    copies = {}
+    for spec in job["functions"]:
+        if spec.get("artifact"):
+            try:
+                path = copy_artifact(job["submission"], spec["artifact"], workdir)
+                if jail.uid is not None:
+                    os.chown(path, jail.uid, jail.uid)
+                copies[spec["name"]] = (path, "")
+            except OSError as e:
+                copies[spec["name"]] = (None, str(e))
+    return copies
+
+
+def child_main(job: dict, result_fd: int, workdir: str, jail: Jail, inject_fd: int | None = None) -> None:
+    """The whole life of a sandboxed child; never returns.
+
+    ``job``: ``submission`` (path), ``functions`` (``[{name, cases, timeout, inject_names,
+    adapter, artifact}]`` in grading order, callees before their callers), ``limits`` and
+    ``cpu_seconds``. Writes one frame to ``result_fd`` once the definitions are loaded
+    (``{notes, fatal}``), then one per function (``{missing, outcomes}``). A function with
+    ``inject_names`` is graded with the correct versions of those callees, which the server
+    sends on ``inject_fd`` only once everything graded before it is done (a function may still
+    carry them inline as ``inject``, for one-off requests). When every function is an artifact,
+    the submission's code is never read.
+    """
     status = 0
+    server = os.getppid()
     try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the server's own handler is not the child's
         os.setsid()
         os.chdir(workdir)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
-        out = os.open(os.path.join(workdir, "output.txt"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        out = os.open(os.path.join(workdir, "output.txt"), os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
         os.dup2(out, 1)
         os.dup2(out, 2)
         if jail.uid is not None:
-            os.fchown(out, jail.uid, jail.uid)
-        artifact, problem, defs, path = request.get("artifact"), "", None, None
-        if artifact:  # copied before the file-size limit, which is for the child's own output
-            try:
-                path = copy_artifact(request["submission"], artifact, workdir)
-                if jail.uid is not None:
-                    os.chown(path, jail.uid, jail.uid)
-            except OSError as e:
-                path, problem = None, str(e)
-        limits = limits_of(request)
+            os.fchown(1, jail.uid, jail.uid)
+        copies = _copy_artifacts(job, workdir, jail)  # before the file-size limit, which is for the output
+        limits = limits_of(job)
         set_limits(limits)  # parsing a hostile file is bounded too
-        if not artifact:
-            defs = read(request["submission"])  # as root, before the filesystem is closed off
-        request["adapter_fn"] = resolve(request["adapter"]) if request.get("adapter") else None
-        jail.enter(limits, workdir=workdir, keep_fds=(result_fd,))
-        block_imports(blocked_modules(request.get("allow") or ()))
-        payload = codec.encode(run_artifact(request, path, problem) if artifact else run(request, defs))
-        with os.fdopen(result_fd, "wb") as pipe:
-            pipe.write(payload)
+        code = any(not spec.get("artifact") for spec in job["functions"])
+        defs = read(job["submission"]) if code else None  # as root, before the filesystem is closed off
+        jail.enter(limits, workdir=workdir, keep_fds=tuple(fd for fd in (result_fd, inject_fd) if fd is not None))
+        if os.getppid() != server:  # the server died before the death signal was armed
+            os._exit(71)
+        if not any(isinstance(finder, _Blocker) for finder in sys.meta_path):
+            block_imports(blocked_for(job.get("allow") or ()))  # the server usually did it already
+        if isinstance(defs, str):
+            write_fd(result_fd, codec.encode({"notes": [], "fatal": defs}))
+            for _ in job["functions"]:  # nothing to grade; the parent reports ``fatal``
+                write_fd(result_fd, codec.encode({"missing": None, "outcomes": []}))
+            return
+        machinery = _snapshot()
+        namespace, notes = source.execute(defs) if code else ({}, [])
+        _restore(machinery)
+        _flush()
+        write_fd(result_fd, codec.encode({"notes": notes, "fatal": None}))
+        for spec in job["functions"]:
+            if spec.get("artifact"):
+                result = grade_artifact(spec, *copies[spec["name"]])
+            else:
+                sources = spec.get("inject") or {}
+                if spec.get("inject_names") and inject_fd is not None:
+                    sources = _read_sources(inject_fd)
+                result = grade_function(namespace, spec, sources)
+                del sources
+            _restore(machinery)
+            _flush()
+            write_fd(result_fd, codec.encode(result))
     except BaseException:
         status = 70
     finally:

@@ -1,61 +1,94 @@
-"""The fork server: a warm NumPy process that runs each request in a fresh, limited child.
+"""The fork server: a warm NumPy process that grades each submission in a fresh, confined child.
 
-Started by ``grader.sandbox.client`` as ``python -m grader.sandbox.server [--uid N] [--preload keras]``.
-It never imports any reference answer, so a child forked from it has nothing to find; it imports
-TensorFlow only with ``--preload keras``, for exercises that need Keras (A4's ``build_model``).
-It reads length-prefixed ``course.codec`` frames on stdin and answers each with one frame on
-stdout: ``{"status": "ok" | "timeout" | "crashed", "detail": str, "result": bytes, "output": str}``.
+Started by ``grader.sandbox.client`` as ``python -m grader.sandbox.server [--uid 1] [--preload M
+...] [--lazy M ...]``. It never imports TensorFlow (unless it preloads Keras for an exercise that
+needs it, e.g. A4's ``build_model``) nor any reference answer, so a child forked from it has
+nothing to find. Its children are confined by ``grader.sandbox.jail`` (set up once here). It
+reads length-prefixed frames on stdin:
+
+- ``{"op": "configure", "group": str, "functions": [...], "limits": {...}, "load_timeout": s}``
+  (``course.codec``), once per run and group: each function's ``name``, ``cases`` (inputs only),
+  ``timeout``, optional ``adapter`` and ``artifact`` and, when it calls other graded functions,
+  ``inject_file``/``inject_names``: a file this server never reads into its memory, holding the
+  correct callees' sources;
+- ``{"op": "grade", "id": any, "submission": path, "group": str}`` (JSON) per submission and
+  group (``functions``, ``limits`` and ``load_timeout`` may be given inline instead, then as
+  ``course.codec``),
+
+and answers each with one frame on stdout, an envelope (``frames.pack_envelope``): a JSON header
+``{"status", "detail", "id", "load": {status, detail, seconds}, "functions": [{name, status,
+detail, seconds}], "output", "seconds", "children", "cpu" (the children's CPU seconds),
+"server_cpu" (this server's, so far)}`` followed by the child's raw frames (the load frame,
+then one per function; empty where there is none). Statuses: ``ok``, ``timeout``, ``crashed``,
+``too_big``, ``left_running``, ``not_run``.
+
+One child loads the submission once and grades every function of the group in the order given
+(callees first). Each stage has its own wall-clock deadline; when a function hangs, kills its
+process or leaves processes running, the child's processes are killed and a fresh child grades
+the functions that remain, so one bad function costs one exercise. A function's correct callees
+are copied from their file into the child (``sendfile``, kernel to kernel) only when that
+function is next. The server is a child subreaper: whatever a submission leaves running is
+reparented here and killed before the next submission starts.
 """
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
+import json
+import math
 import os
-import select
+import re
+import resource
 import shutil
 import signal
 import stat
-import struct
 import sys
-import tempfile
 import time
-
-import numpy as np
 
 from course import codec
 from grader.sandbox import runner
+from grader.sandbox.child import MAX_RESULT_BYTES, Child
+from grader.sandbox.frames import HEADER, pack_envelope, read_frame, write_frame  # noqa: F401  (re-exported)
 from grader.sandbox.jail import Jail
+from grader.sandbox.processes import describe_exit, kill, tmp
 
-HEADER = struct.Struct(">Q")
+MAX_SUBMISSION_BYTES = 128 * 2**20
+"""the most all of a submission's results may take together (they travel in one reply)"""
+OUTPUT_TAIL = 2000
 KERAS_PACKAGES = ("tensorflow", "keras", "tf_keras", "tensorboard")
 STDLIB_PRELOAD = ("math", "cmath", "random", "itertools", "functools", "collections", "statistics", "time",
                   "copy", "operator", "typing", "dataclasses", "heapq", "bisect", "string", "re", "json",
-                  "fractions", "decimal", "numbers", "secrets", "glob", "warnings", "enum", "abc")
-MAX_RESULT_BYTES = 64 * 2**20
-OUTPUT_TAIL = 2000
+                  "fractions", "decimal", "numbers", "secrets", "glob", "warnings", "enum", "abc", "tempfile",
+                  "traceback")
+"""imported before forking because the sandbox user may be unable to read the standard library
+(a Python under a 0700 home, or hidden by Landlock): what honest submissions commonly import,
+and what NumPy imports only on first use (``default_rng`` imports ``secrets``)"""
 
 
-def preload() -> None:
+def preload(modules=()) -> None:
     """Import what submissions commonly import, once, so children start warm."""
     os.environ.setdefault("MPLBACKEND", "Agg")
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot  # noqa: F401
-    except Exception:
-        pass
     from course import data  # noqa: F401  (the loader, not the checks)
 
-    # The sandbox user may be unable to read the standard library (a Python under a 0700 home,
-    # or hidden by Landlock), so import here what honest submissions commonly import, and what
-    # NumPy imports only on first use (default_rng imports `secrets`).
     for name in STDLIB_PRELOAD:
         try:
             importlib.import_module(name)
         except ImportError:
             pass
+    import numpy as np
+
     np.random.default_rng(0)
+    for name in modules:
+        if name in ("keras", "tensorflow"):
+            preload_keras()
+        elif name == "matplotlib":
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot  # noqa: F401
+        else:
+            __import__(name)
 
 
 def preload_keras() -> None:
@@ -63,7 +96,7 @@ def preload_keras() -> None:
 
     Forking is safe only while this process has a single thread: TensorFlow starts its thread
     pools on the first operation, which must therefore happen in each child, never here (a
-    child forked after it would hang). ``handle`` checks before every fork.
+    child forked after it would hang). ``Server.grade`` checks before every fork.
     """
     from grader.quiet import keras
 
@@ -77,114 +110,273 @@ def threads() -> int:
     return len(os.listdir("/proc/self/task"))
 
 
-def read_frame(stream) -> bytes | None:
-    head = stream.read(HEADER.size)
-    if len(head) < HEADER.size:
-        return None
-    (size,) = HEADER.unpack(head)
-    return stream.read(size)
+class Server:
+    """Grades submissions against the configured functions; see the module docstring.
+
+    Args:
+        jail: how children are confined (``Jail.for_server``, set up in this process).
+        lazy: modules too heavy to preload for everyone (a fork costs more the bigger the
+            server): a submission whose file mentions one is graded by a zygote, a copy of this
+            server that has imported them, started on first need.
+        single_threaded: refuse to fork when this process has more than one thread (a server
+            that preloaded TensorFlow, whose thread pools would not survive a fork).
+    """
+
+    def __init__(self, *, jail: Jail, base: str, lazy: tuple[str, ...] = (), single_threaded: bool = False):
+        self.jail, self.base, self.lazy, self.single_threaded = jail, base, tuple(lazy), single_threaded
+        self.clean_workdir: str | None = None
+        self.groups: dict[str, dict] = {}
+        self.zygote: Zygote | None = None
+
+    def handle(self, message: dict) -> bytes:
+        op = message.get("op")
+        if op == "configure":
+            self.groups[message.get("group") or ""] = {k: message[k] for k in ("functions", "limits", "load_timeout")
+                                                       if k in message}
+            self.stop_zygote()  # it holds the old configuration
+            gc.freeze()  # the configuration too: a child's collections never walk it
+            return pack_envelope({"status": "ok", "detail": ""}, [])
+        if op == "grade":
+            if self.lazy and _mentions(message["submission"], self.lazy):
+                return self.grade_in_zygote(message)
+            return self.grade(message)
+        return pack_envelope({"status": "error", "detail": f"unknown request {op!r}"}, [])
+
+    def grade_in_zygote(self, message: dict) -> bytes:
+        for _ in range(2):  # a zygote that died is replaced once
+            if self.zygote is None:
+                self.zygote = Zygote(self)
+            reply = self.zygote.ask(message)
+            if reply is not None:
+                return reply
+            self.stop_zygote()
+        return pack_envelope({"status": "error", "detail": "the sandbox's zygote stopped unexpectedly"}, [])
+
+    def stop_zygote(self) -> None:
+        if self.zygote is not None:
+            self.zygote.close()
+            self.zygote = None
+
+    def keep(self) -> set[int]:
+        """Children that are part of the server, not leftovers of a submission."""
+        return {self.zygote.pid} if self.zygote else set()
+
+    def grade(self, message: dict) -> bytes:
+        if self.single_threaded and threads() != 1:
+            raise RuntimeError(f"this process has {threads()} threads; forking it now could hang the child")
+        start = time.perf_counter()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        config = self.groups.get(message.get("group") or "", {})
+        functions = message.get("functions") or config.get("functions") or []
+        job = {"submission": message["submission"], "limits": message.get("limits") or config["limits"]}
+        load_timeout = float(message.get("load_timeout") or config.get("load_timeout") or 10.0)
+        workdir = self._workdir()
+        load: dict | None = None
+        results: list[tuple[dict, bytes]] = []
+        remaining, n_children, received = list(functions), 0, 0
+        while remaining or load is None:
+            cpu = math.ceil(load_timeout + sum(float(f["timeout"]) for f in remaining)) + 2
+            child = Child({**job, "functions": remaining, "cpu_seconds": cpu}, workdir, self.jail)
+            n_children += 1
+            stage_start = time.perf_counter()
+            frame, status = self._stage(child, load_timeout)
+            stage = {"status": status, "detail": self._detail(status, load_timeout, child),
+                     "seconds": time.perf_counter() - stage_start}
+            if load is None:
+                load = {**stage, "frame": frame or b""}
+            if status != "ok":
+                # the definitions can't be loaded: nothing that remains can be graded
+                why = f"the submission could not be loaded: {stage['detail']}"
+                results += [({"name": f["name"], "status": "not_run", "detail": why, "seconds": 0.0}, b"")
+                            for f in remaining]
+                self._end(child)
+                break
+            for i, spec in enumerate(remaining):
+                stage_start = time.perf_counter()
+                if spec.get("inject_file"):
+                    child.send_sources(spec["inject_file"])
+                child.reader.max_size = min(MAX_RESULT_BYTES, MAX_SUBMISSION_BYTES - received)
+                frame, status = self._stage(child, float(spec["timeout"]))
+                received += len(frame or b"")
+                results.append(({"name": spec["name"], "status": status,
+                                 "detail": self._detail(status, float(spec["timeout"]), child),
+                                 "seconds": time.perf_counter() - stage_start}, frame or b""))
+                if status != "ok":
+                    remaining = remaining[i + 1:]
+                    break
+            else:
+                remaining = []
+            self._end(child)
+        output = _tail(os.path.join(workdir, "output.txt"))
+        self._clean(workdir)
+        meta = {"status": "ok", "detail": "", "id": message.get("id"),
+                "load": {k: v for k, v in load.items() if k != "frame"},
+                "functions": [m for m, _ in results], "output": output,
+                "seconds": time.perf_counter() - start, "children": n_children,
+                "cpu": _cpu(resource.getrusage(resource.RUSAGE_CHILDREN)) - _cpu(before),
+                "server_cpu": _cpu(resource.getrusage(resource.RUSAGE_SELF))}
+        return pack_envelope(meta, [load["frame"], *(blob for _, blob in results)])
+
+    def _stage(self, child: Child, timeout: float) -> tuple[bytes | None, str]:
+        """The child's next frame and its status; ``left_running`` if the child has started
+        processes that are still alive (the frame is then dropped: the function fails)."""
+        frame, status = child.next(timeout)
+        if status == "ok":
+            child.left = self.jail.leftovers(child.pid, keep=self.keep())
+            if child.left:
+                return None, "left_running"
+        return frame, status
+
+    def _workdir(self) -> str:
+        """The children's working folder (theirs to write in), made afresh only when dirty."""
+        if self.clean_workdir is None:
+            self.clean_workdir = _mkdtemp(self.base, "sub-")
+            if self.jail.uid is not None:
+                os.chown(self.clean_workdir, self.jail.uid, self.jail.uid)
+        return self.clean_workdir
+
+    def _clean(self, workdir: str) -> None:
+        """Empty the output file for the next submission, or drop a folder the submission used."""
+        try:
+            entries = os.listdir(workdir)
+            if entries == ["output.txt"]:
+                fd = os.open(os.path.join(workdir, "output.txt"), os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+                try:
+                    if stat.S_ISREG(os.fstat(fd).st_mode):
+                        os.ftruncate(fd, 0)
+                        return
+                finally:
+                    os.close(fd)
+            elif not entries:
+                return
+        except OSError:
+            pass
+        shutil.rmtree(workdir, ignore_errors=True)
+        self.clean_workdir = None
+
+    def _detail(self, status: str, timeout: float, child: Child) -> str:
+        if status == "ok":
+            return ""
+        if status == "timeout":
+            return f"took longer than {timeout:g} s"
+        if status == "too_big":
+            return f"returned more than {child.reader.max_size // 2**20} MB of data"
+        if status == "left_running":
+            return (f"left {child.left} process{'es' if child.left > 1 else ''} running after it returned "
+                    "(they were stopped); a graded function must not start background processes")
+        child.finish()
+        return describe_exit(child.wait_status)
+
+    def _end(self, child: Child) -> None:
+        if child.wait_status is None:
+            child.finish()
+        self.jail.reap(child.pid, keep=self.keep())
 
 
-def write_frame(stream, payload: bytes) -> None:
-    stream.write(HEADER.pack(len(payload)) + payload)
-    stream.flush()
+class Zygote:
+    """A forked copy of the server that has also imported the server's ``lazy`` modules."""
 
-
-def collect(pid: int, fd: int, timeout: float) -> tuple[bytes, str, int]:
-    """Read the child's result until EOF or the deadline; returns (bytes, status, wait status)."""
-    deadline = time.monotonic() + timeout
-    chunks, size, status = [], 0, "ok"
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            status = "timeout"
-            break
-        ready, _, _ = select.select([fd], [], [], left)
-        if not ready:
-            continue
-        chunk = os.read(fd, 1 << 20)
-        if not chunk:
-            break
-        size += len(chunk)
-        if size > MAX_RESULT_BYTES:
-            status = "too_big"
-            break
-        chunks.append(chunk)
-    os.close(fd)
-    if status != "ok":
-        _killpg(pid)
-    _, wait_status = _wait(pid, deadline + 1.0)
-    return b"".join(chunks), status, wait_status
-
-
-def _killpg(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _wait(pid: int, deadline: float) -> tuple[int, int]:
-    while True:
-        done, wait_status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return done, wait_status
-        if time.monotonic() > deadline:
-            _killpg(pid)
+    def __init__(self, server: Server):
+        down_r, down_w = os.pipe()
+        up_r, up_w = os.pipe()
+        server_pid = os.getpid()
+        pid = os.fork()
+        if pid == 0:  # the zygote: a subreaper too, as the jail made its server one
+            os.close(down_w)
+            os.close(up_r)
+            status = 1
             try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
+                devnull = os.open(os.devnull, os.O_RDWR)
+                os.dup2(devnull, 0)  # the server's pipes to the parent are not the zygote's
+                os.dup2(devnull, 1)
+                _die_with(server_pid)
+                server.jail.subreaper()
+                preload(server.lazy)
+                gc.freeze()
+                copy = Server(jail=server.jail, base=server.base)
+                copy.groups = server.groups
+                serve(copy, os.fdopen(down_r, "rb"), os.fdopen(up_w, "wb"))
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(down_r)
+        os.close(up_w)
+        self.pid = pid
+        self.to, self.back = os.fdopen(down_w, "wb"), os.fdopen(up_r, "rb")
+
+    def ask(self, message: dict) -> bytes | None:
+        """The zygote's reply to a grade request, or None if it has died."""
+        try:
+            write_frame(self.to, json.dumps(message).encode())
+        except (BrokenPipeError, ValueError):
+            return None
+        return read_frame(self.back)
+
+    def close(self) -> None:
+        for f in (self.to, self.back):
+            try:
+                f.close()
+            except OSError:
                 pass
-            return os.waitpid(pid, 0)
-        time.sleep(0.001)
+        kill(self.pid)
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
 
 
-def describe_exit(wait_status: int) -> str:
-    if os.WIFSIGNALED(wait_status):
-        sig = os.WTERMSIG(wait_status)
-        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
-        reason = {"SIGXCPU": "used up its CPU time", "SIGKILL": "was killed (CPU or memory limit)",
-                  "SIGSEGV": "crashed (segmentation fault)", "SIGXFSZ": "wrote too much output"}
-        return f"the process {reason.get(name, 'was stopped by ' + name)}"
-    return f"the process exited with status {os.WEXITSTATUS(wait_status)} before returning its results"
+def _die_with(parent: int) -> None:
+    """Be killed if ``parent`` dies (Linux); if it is already gone, exit now."""
+    from grader.sandbox import jail
+
+    try:
+        jail._prctl(jail.PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:
+        return
+    if os.getppid() != parent:
+        os._exit(71)
 
 
-def handle(request: dict, *, jail: Jail, base: str, single_threaded: bool = False) -> dict:
-    if single_threaded and threads() != 1:
-        raise RuntimeError(f"this process has {threads()} threads; forking it now could hang the child")
-    workdir = tempfile.mkdtemp(prefix="sub-", dir=base)
-    if jail.uid is not None:
-        os.chown(workdir, jail.uid, jail.uid)
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read_fd)
-        runner.child_main(request, write_fd, workdir, jail)
-    os.close(write_fd)
-    data, status, wait_status = collect(pid, read_fd, float(request["timeout"]))
-    left = jail.reap(pid)
-    output = _tail(os.path.join(workdir, "output.txt"))
-    shutil.rmtree(workdir, ignore_errors=True)
-    if status == "ok" and not (data and os.WIFEXITED(wait_status) and os.WEXITSTATUS(wait_status) == 0):
-        status = "crashed"
-    if status == "ok" and left:
-        status = "left_running"
-    detail = {"ok": "", "timeout": f"took longer than {request['timeout']:g} s",
-              "too_big": f"returned more than {MAX_RESULT_BYTES // 2**20} MB of data",
-              "left_running": f"left {left} process{'es' if left > 1 else ''} running after it returned "
-                              "(they were stopped); a graded function must not start background processes",
-              "crashed": describe_exit(wait_status)}[status]
-    return {"status": status, "detail": detail, "result": np.frombuffer(data, dtype=np.uint8), "output": output}
+def _mentions(path: str, modules: tuple[str, ...]) -> bool:
+    """Whether the file at ``path`` imports one of ``modules``, by a byte search (no parsing).
+
+    Only a guess at which server is cheaper: a submission guessed wrong still imports the module
+    itself, more slowly. ``%matplotlib inline`` is not an import (magics are not run).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)  # a FIFO must not block us
+    except OSError:
+        return False
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        data = f.read(runner.source.MAX_SOURCE_BYTES + 1)
+    return any(re.search(rb"\b(?:import|from)\s+" + re.escape(m.encode()) + rb"\b", data) for m in modules)
+
+
+def _mkdtemp(parent: str, prefix: str) -> str:
+    """``tempfile.mkdtemp`` without its per-call overhead: a name from the pid and the clock."""
+    for _ in range(1000):
+        path = os.path.join(parent, f"{prefix}{os.getpid()}-{time.monotonic_ns()}")
+        try:
+            os.mkdir(path, 0o700)
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary folder name in {parent}")
+
+
+def _cpu(usage) -> float:
+    return usage.ru_utime + usage.ru_stime
 
 
 def _tail(path: str) -> str:
-    """The end of the child's output file; never follows a link the child put in its place."""
+    """The end of the children's output file; never follows a link a child put in its place."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            return ""
-        with open(fd, "rb") as f:
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return ""
             f.seek(0, os.SEEK_END)
             f.seek(max(0, f.tell() - OUTPUT_TAIL))
             return f.read().decode("utf-8", "replace")
@@ -192,29 +384,45 @@ def _tail(path: str) -> str:
         return ""
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--uid", type=int, default=None, help="when root and nonzero, run children as a uid claimed for this server alone")
-    parser.add_argument("--preload", choices=["keras"], action="append", default=[],
-                        help="also import this heavy library once, for exercises that need it")
-    args = parser.parse_args(argv)
-    preload()
-    if "keras" in args.preload:
-        preload_keras()
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr  # nothing but frames may reach the parent's pipe
-    base = tempfile.mkdtemp(prefix="grader-sandbox-")
-    os.chmod(base, 0o711)
-    reveal = KERAS_PACKAGES if "keras" in args.preload else ()  # that server's exercises need them
-    jail = Jail.for_server(uid=args.uid, base=base, reveal=reveal)
+def serve(server: Server, stdin, stdout) -> None:
+    """Answer frames from ``stdin`` on ``stdout`` until end of input, then clean up."""
     try:
         while (frame := read_frame(stdin)) is not None:
             try:
-                reply = handle(codec.decode(frame), jail=jail, base=base, single_threaded=bool(args.preload))
+                # a grade request is small JSON; a configuration carries arrays (codec)
+                reply = server.handle(json.loads(frame) if frame[:1] == b"{" else codec.decode(frame))
             except Exception as e:  # a grader bug, reported rather than hanging the parent
-                reply = {"status": "error", "detail": f"sandbox error: {type(e).__name__}: {e}",
-                         "result": np.zeros(0, np.uint8), "output": ""}
-            write_frame(stdout, codec.encode(reply))
+                reply = pack_envelope({"status": "error", "detail": f"sandbox error: {type(e).__name__}: {e}"}, [])
+            write_frame(stdout, reply)
+    finally:
+        server.stop_zygote()
+        server.jail.reap()
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--uid", type=int, default=None,
+                        help="when root and nonzero, run children as a uid claimed for this server alone")
+    parser.add_argument("--preload", nargs="*", default=[], help="modules to import before forking")
+    parser.add_argument("--lazy", nargs="*", default=[],
+                        help="modules imported by a zygote, for the submissions that mention them")
+    args = parser.parse_args(argv)
+    # SIGTERM (e.g. a Dask worker shutting down) unwinds like end of input: children killed,
+    # temporary folders removed
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing but frames may reach the parent's pipe
+    preload(args.preload)
+    keras = bool({"keras", "tensorflow"} & set(args.preload))
+    base = _mkdtemp(tmp(), "grader-sandbox-")
+    os.chmod(base, 0o711)
+    jail = Jail.for_server(uid=args.uid, base=base, reveal=KERAS_PACKAGES if keras else ())
+    # what children may not import is forgotten once here rather than in every child, where
+    # walking sys.modules would copy-on-write most of the server's pages
+    runner.block_imports(runner.blocked_for(args.preload + args.lazy))
+    gc.freeze()  # children don't copy pages just to run the collector over the server's objects
+    try:
+        serve(Server(jail=jail, base=base, lazy=tuple(args.lazy), single_threaded=keras), stdin, stdout)
     finally:
         jail.close()
         shutil.rmtree(base, ignore_errors=True)

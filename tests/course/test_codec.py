@@ -160,3 +160,57 @@ def test_unsupported_keeps_what_it_was_through_a_second_round_trip():
     once = codec.decode(codec.encode(np.ma.array([1.0])))
     twice = codec.decode(codec.encode({"value": once}))["value"]
     assert twice == once and "MaskedArray" in twice.type_name
+
+
+ROUND_TRIP_VALUES = [
+    None, True, 0, -(2**62), 2**70, 1.5, float("nan"), float("-inf"), "text", "\udc80",
+    np.float64(0.25), np.float32(1.5), np.int8(-3), np.bool_(True), np.complex128(1 + 2j),
+    np.arange(6.0).reshape(2, 3), np.asfortranarray(np.arange(6.0).reshape(2, 3)), np.arange(10)[::3],
+    np.array(3, dtype=">i4"), np.zeros((0, 4)), np.array(["ab", "c"]), np.array([b"x"]),
+    np.array(["2020-01-01"], dtype="M8[D]"), np.ma.array([1.0]), np.array([object()], dtype=object),
+    [1, (2.0, [np.arange(2)])], {"a": {"b": np.ones(3)}}, {1: 2}, type("MyFloat", (float,), {})(1.0),
+]
+
+
+def _same(a, b):
+    if isinstance(a, np.ndarray):
+        return (isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape
+                and a.flags.f_contiguous == b.flags.f_contiguous and np.array_equal(a, b))
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return type(b) is dict and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, float) and np.isnan(a):
+        return type(b) is float and np.isnan(b)
+    return type(a) is type(b) and a == b
+
+
+@pytest.mark.parametrize("value", ROUND_TRIP_VALUES, ids=lambda v: type(v).__name__)
+def test_plain_is_exactly_what_the_round_trip_gives(value):
+    assert _same(codec.plain(value), codec.decode(codec.encode(value)))
+
+
+def test_plain_is_a_snapshot_of_arrays():
+    a = np.zeros(3)
+    kept = codec.plain([a])
+    a[0] = 1.0
+    assert kept[0][0] == 0.0
+
+
+@pytest.mark.parametrize("value", [v for v in ROUND_TRIP_VALUES if isinstance(v, np.ndarray)
+                                   and not v.dtype.hasobject and type(v) is np.ndarray], ids=str)
+def test_encoded_bytes_are_a_standard_npz_and_numpy_files_decode(value):
+    """Our encoder writes what np.load reads; our decoder reads what np.savez writes."""
+    stored = value.copy(order="K")  # what any writer stores: the values, C or Fortran order
+    with np.load(io.BytesIO(codec.encode(value)), allow_pickle=False) as npz:
+        assert _same(npz["a0"], stored)
+    buf = io.BytesIO()
+    np.savez(buf, tree=np.frombuffer(b'{"$array": "a0", "scalar": false}', np.uint8), a0=value)
+    assert _same(codec.decode(buf.getvalue()), stored)
+
+
+def test_a_member_whose_checksum_does_not_match_is_refused():
+    data = bytearray(codec.encode(np.arange(100.0)))
+    data[data.rindex(b"PK\x01\x02") - 9] ^= 0xFF  # a byte inside the array's data
+    with pytest.raises(codec.CodecError):
+        codec.decode(bytes(data))

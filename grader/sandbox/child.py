@@ -1,0 +1,113 @@
+"""One forked child grading one submission, read frame by frame under per-stage deadlines."""
+from __future__ import annotations
+
+import math
+import os
+import select
+import time
+
+from grader.sandbox import runner
+from grader.sandbox.frames import HEADER, FrameReader
+from grader.sandbox.jail import Jail
+from grader.sandbox.processes import kill, killpg
+
+MAX_RESULT_BYTES = 64 * 2**20
+"""the most one function's results may take"""
+
+
+class Child:
+    """A forked child running one job, read frame by frame under per-stage deadlines."""
+
+    def __init__(self, job: dict, workdir: str, jail: Jail):
+        read_fd, write_fd = os.pipe()
+        # correct callees travel on their own pipe, each sent only when its caller is next
+        inject_r, self.inject_w = os.pipe() if any(f.get("inject_file") for f in job["functions"]) else (None, None)
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_fd)
+            if self.inject_w is not None:
+                os.close(self.inject_w)
+            runner.child_main(job, write_fd, workdir, jail, inject_r)
+        os.close(write_fd)
+        if inject_r is not None:
+            os.close(inject_r)
+            os.set_blocking(self.inject_w, False)
+        self.pid, self.fd = pid, read_fd
+        self.pidfd = os.pidfd_open(pid)
+        self.poller = select.poll()
+        self.poller.register(read_fd, select.POLLIN)
+        self.poller.register(self.pidfd, select.POLLIN)
+        self.reader = FrameReader(MAX_RESULT_BYTES)
+        self.eof = False
+        self.exited = False
+        self.wait_status: int | None = None
+        self.left = 0
+        """processes it had left running when last checked (``Jail.leftovers``)"""
+
+    def next(self, timeout: float) -> tuple[bytes | None, str]:
+        """The next frame and ``"ok"``, or None and ``"timeout"``, ``"crashed"`` or ``"too_big"``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                frame = self.reader.next()
+            except OverflowError:
+                return None, "too_big"
+            if frame is not None:
+                return frame, "ok"
+            if self.exited:
+                return None, "crashed"
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None, "timeout"
+            for fd, _ in self.poller.poll(math.ceil(left * 1000)):
+                if fd == self.fd and not self.eof:
+                    self._read()
+                elif fd == self.pidfd:
+                    # whatever the child wrote is in the pipe now; a process it left behind
+                    # may still hold the pipe open, so don't wait for end-of-file
+                    self.poller.unregister(self.pidfd)
+                    os.set_blocking(self.fd, False)
+                    while not self.eof and self._read():
+                        pass
+                    self.exited = True
+            if self.reader.pending() > self.reader.max_size:
+                return None, "too_big"
+
+    def send_sources(self, path: str) -> None:
+        """Pass the file of correct callees at ``path`` to the child, kernel to kernel.
+
+        ``sendfile`` copies it from the file to the pipe without it ever entering this server's
+        memory, which every later child would inherit. A child that stopped reading just won't
+        get it (and times out waiting, if it is still alive).
+        """
+        try:
+            with open(path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                os.write(self.inject_w, HEADER.pack(size))
+                sent = 0
+                while sent < size:
+                    sent += os.sendfile(self.inject_w, f.fileno(), sent, size - sent)
+        except (BlockingIOError, BrokenPipeError):
+            pass
+
+    def _read(self) -> bool:
+        try:
+            chunk = os.read(self.fd, 1 << 20)
+        except BlockingIOError:
+            return False
+        if not chunk:
+            self.eof = True
+            self.poller.unregister(self.fd)
+            return False
+        self.reader.feed(chunk)
+        return True
+
+    def finish(self) -> int:
+        """Kill the child and its process group, reap it; returns its wait status."""
+        killpg(self.pid)
+        kill(self.pid)
+        _, self.wait_status = os.waitpid(self.pid, 0)
+        for fd in (self.fd, self.pidfd, self.inject_w):
+            if fd is not None:
+                os.close(fd)
+        return self.wait_status

@@ -1,0 +1,226 @@
+"""Tests for ``grader.sandbox``: one child per submission, functions streamed in grading order.
+
+They drive a real fork server (no Keras: the public fixtures carry the answers) and judge its
+replies exactly as ``grader grade`` does.
+"""
+import os
+import re
+import shutil
+import signal
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from course import exercises
+from course.calls import Outcome
+from course.judge import judge_all
+from grader import samples
+from grader.grade import judge_reply
+from grader.plan import grading_order, public_plan
+from grader.sandbox.client import Sandbox, decode_reply
+from grader.sandbox.frames import HEADER, FrameReader, pack, pack_envelope, unpack_envelope
+from grader.solutions import callee_sources
+from grader.submissions import Submission
+
+A1 = exercises.assignment("a1_neuron")
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return public_plan("a1_neuron", timeout=1.0)
+
+
+@pytest.fixture(scope="module")
+def sandbox(plan):
+    with Sandbox() as box:
+        box.configure(plan.functions, load_timeout=plan.load_timeout)
+        yield box
+
+
+def graded(tmp_path, sandbox, plan, overrides=None, *, source=None):
+    """Grade one .py submission; returns (decoded reply, per-function scores)."""
+    folder = tmp_path / "student"
+    if source is None:
+        path = samples.write_py(folder, "a1_neuron", overrides)
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "a1_neuron.py"
+        path.write_text(source)
+    reply = decode_reply(sandbox.grade(str(path)))
+    result = judge_reply(Submission("student", folder, path), plan, reply, fingerprint="x")
+    return reply, result.scores()
+
+
+def test_grading_order_puts_every_callee_before_its_callers():
+    order = [ex.name for ex in grading_order(A1)]
+    for ex in A1.exercises:
+        assert all(order.index(callee) < order.index(ex.name) for callee in ex.calls), ex.name
+
+
+def test_grading_order_refuses_a_cycle():
+    from course.exercises.base import Assignment, Exercise
+
+    looped = Assignment("x", "x", (Exercise("f", 1, calls=("g",)), Exercise("g", 1, calls=("f",))))
+    with pytest.raises(ValueError, match="cycle"):
+        grading_order(looped)
+
+
+def test_one_child_grades_every_function_of_a_correct_submission(tmp_path, sandbox, plan):
+    reply, scores = graded(tmp_path, sandbox, plan)
+    assert reply["children"] == 1
+    assert [f["name"] for f in reply["functions"]] == [ex.name for ex in grading_order(A1)]
+    assert scores == samples.expected_scores(A1)
+
+
+def test_an_infinite_loop_costs_only_its_own_function(tmp_path, sandbox, plan):
+    loop = samples.MISTAKES["a1_neuron"]["infinite_loop"]
+    start = time.perf_counter()
+    reply, scores = graded(tmp_path, sandbox, plan, {loop.function: loop.source})
+    assert time.perf_counter() - start < 5, "the deadline is per function (1 s here)"
+    status = {f["name"]: f["status"] for f in reply["functions"]}
+    assert status[loop.function] == "timeout"
+    assert reply["children"] == 2, "a fresh child grades the functions after the hung one"
+    assert scores == samples.expected_scores(A1, (loop.function,))
+
+
+def test_a_function_that_kills_its_process_costs_only_itself(tmp_path, sandbox, plan):
+    reply, scores = graded(tmp_path, sandbox, plan, {"sigmoid": "def sigmoid(z):\n    import os\n    os._exit(3)\n"})
+    sigmoid = next(f for f in reply["functions"] if f["name"] == "sigmoid")
+    assert sigmoid["status"] == "crashed" and "status 3" in sigmoid["detail"]
+    assert scores == samples.expected_scores(A1, ("sigmoid",))
+
+
+def test_a_submission_that_hangs_while_loading_gets_zero_with_a_reason(tmp_path, sandbox, plan):
+    reply, scores = graded(tmp_path, sandbox, plan, source="class Hang:\n    while True:\n        pass\n")
+    assert reply["load"]["status"] == "timeout"
+    assert all(f["status"] == "not_run" and "could not be loaded" in f["detail"] for f in reply["functions"])
+    assert set(scores.values()) == {0.0}
+
+
+STEALER = '''
+import gc
+import numpy as np
+
+
+def _stolen(name):
+    """A correct version of ``name`` from anywhere reachable in this process (function or source)."""
+    seen, todo = set(), list(gc.get_objects())
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if callable(obj) and getattr(obj, "__name__", "") == name and getattr(obj, "__module__", "") == "__reference__":
+            return obj
+        if isinstance(obj, str):
+            if f"def {name}(" in obj and "_stolen" not in obj:
+                space = {}
+                exec(obj, space)
+                return space[name]
+            continue
+        todo.extend(gc.get_referents(obj))
+    return None
+
+
+def sigmoid(z):
+    correct = _stolen("sigmoid")
+    return correct(z) if correct else np.zeros_like(np.asarray(z, dtype=float)) - 1.0
+'''
+
+
+def test_a_correct_callee_is_not_in_the_child_before_its_caller_is_graded(tmp_path, sandbox, plan):
+    """Could a sigmoid steal the correct sigmoid meant for grading ``neuron``? (It can't.)"""
+    program = samples.solution_program("a1_neuron", {"sigmoid": STEALER})
+    _, scores = graded(tmp_path, sandbox, plan, source=program)
+    assert scores["sigmoid"] == 0
+    assert scores["neuron"] == A1["neuron"].points, "neuron is graded with the correct sigmoid"
+
+
+def test_the_stealer_does_find_a_correct_callee_that_is_in_the_child(tmp_path, sandbox, plan):
+    """The control: the same sigmoid passes when the correct one sits in its request's memory."""
+    path = tmp_path / "a1_neuron.py"
+    path.write_text(samples.solution_program("a1_neuron", {"sigmoid": STEALER}))
+    leak = {**plan.requests["sigmoid"], "leaked": callee_sources("a1_neuron", ("sigmoid",))}
+    reply = decode_reply(sandbox.grade(str(path), functions=[leak]))
+    outcomes = [Outcome.from_plain(o) for o in reply["functions"][0]["data"]["outcomes"]]
+    assert judge_all(A1["sigmoid"], plan.cases["sigmoid"], outcomes).passed
+
+
+def server_descendants(pid: int) -> set[int]:
+    """Live processes below a fork server (a subreaper: orphans of its children end up here)."""
+    found, todo = set(), [pid]
+    while todo:
+        for task in os.listdir(f"/proc/{todo.pop()}/task"):
+            try:
+                children = {int(c) for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split()}
+            except OSError:
+                continue
+            for child in children - found:
+                try:
+                    if Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                        found.add(child)
+                        todo.append(child)
+                except OSError:
+                    pass
+    return found
+
+
+def test_a_function_that_leaves_a_process_running_fails_and_nothing_outlives_its_grading(tmp_path, sandbox, plan):
+    daemon = ("def relu(z):\n    import os, time\n    if os.fork() == 0:\n        os.setsid()\n"
+              "        time.sleep(30)\n        os._exit(0)\n"
+              "    time.sleep(0.2)\n    import numpy as np\n    return np.maximum(0, z)\n")
+    reply, scores = graded(tmp_path, sandbox, plan, {"relu": daemon})
+    assert scores == {**samples.expected_scores(A1), "relu": 0.0}
+    [relu] = [f for f in reply["functions"] if f["name"] == "relu"]
+    assert relu["status"] == "left_running" and re.search(r"left \d+ process(es)? running", relu["detail"])
+    assert reply["children"] == 2  # a fresh child graded the functions after relu
+    assert server_descendants(sandbox.process.pid) == set()
+
+
+def test_frames_arrive_whole_however_the_bytes_are_cut():
+    reader = FrameReader(max_size=100)
+    data = pack(b"hello") + pack(b"") + pack(b"world!")
+    frames = []
+    for i in range(0, len(data), 3):
+        reader.feed(data[i:i + 3])
+        while (frame := reader.next()) is not None:
+            frames.append(frame)
+    assert frames == [b"hello", b"", b"world!"]
+
+
+def test_an_oversized_frame_is_refused_before_it_is_read():
+    reader = FrameReader(max_size=10)
+    reader.feed(HEADER.pack(11))
+    with pytest.raises(OverflowError):
+        reader.next()
+
+
+def test_envelopes_round_trip_and_reject_stray_bytes():
+    data = pack_envelope({"status": "ok"}, [b"a", b"", b"bc"])
+    assert unpack_envelope(data) == ({"status": "ok"}, [b"a", b"", b"bc"])
+    with pytest.raises(ValueError):
+        unpack_envelope(data + b"x")
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_a_child_does_not_outlive_its_stopped_server(tmp_path, plan, how):
+    hang = "def relu(z):\n    import time\n    time.sleep(60)\n"
+    path = samples.write_py(tmp_path / "student", "a1_neuron", {"relu": hang})
+    box = Sandbox()
+    box.configure([{**plan.requests["relu"], "timeout": 60.0}])
+    box.submit(str(path))
+    deadline = time.monotonic() + 20
+    while not server_descendants(box.process.pid):
+        assert time.monotonic() < deadline, "the child never started"
+        time.sleep(0.05)
+    [pid] = server_descendants(box.process.pid)
+    child = Path(f"/proc/{pid}")
+    os.kill(box.process.pid, how)
+    box.process.wait(timeout=10)
+    deadline = time.monotonic() + 5
+    while child.exists() and (child / "stat").read_text().split()[2] != "Z":
+        assert time.monotonic() < deadline, f"the child outlived its server ({how.name})"
+        time.sleep(0.05)
+    box.close()
