@@ -34,7 +34,8 @@ from course.exercises.base import Case, Exercise
 from course.judge import ExerciseResult, judge_all
 from grader import class_report, feedback
 from grader.plan import Group, Plan, PlanProcess, grading_order, make_plan  # noqa: F401  (re-exported)
-from grader.results import StudentResult, atomic_write, clean_partial_writes, csv_row, is_current, read_json, write_csv
+from grader.results import (StudentResult, atomic_write, clean_partial_writes, csv_row, is_current, read_json,
+                            readable, write_csv)
 from grader.sandbox.client import Sandbox, SandboxDied, decode_reply
 from grader.submissions import Submission, discover
 
@@ -207,7 +208,7 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
             summary.cpu_breakdown["judging and writing"] = time.process_time() - process_start
     for sub in subs:
         summary.rows.append(csv_row(saved[sub.student], assignment))
-        summary.seconds_by_student[sub.student] = float(saved[sub.student].get("execution_time") or 0.0)
+        summary.seconds_by_student[readable(sub.student)] = float(saved[sub.student].get("execution_time") or 0.0)
     write_csv(out / "grades.csv", summary.rows, assignment)
     class_report.write(out / "report.html", [saved[sub.student] for sub in subs], assignment)
     summary.seconds = time.perf_counter() - start
