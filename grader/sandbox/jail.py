@@ -193,6 +193,10 @@ class Jail:
     mounted: bool = False
     uid_lock: int = -1
     """an flock held on the uid's lock file while this server lives"""
+    environment_for: str = ""
+    """the working directory this process's environment is already scrubbed for (see
+    ``prepare_environment``), so ``enter`` need not do it in every child"""
+    original_environment: dict | None = None
 
     @classmethod
     def for_server(cls, *, uid: int | None, base: str, allow_network: bool = False,
@@ -264,8 +268,27 @@ class Jail:
             _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # after setuid, which clears it
         except OSError:
             pass
-        scrub_environment(workdir)
+        if self.environment_for != workdir:
+            scrub_environment(workdir)
         close_fds(keep=(0, 1, 2, *keep_fds))
+
+    def prepare_environment(self, workdir: str) -> None:
+        """Scrub the server's own environment for children working in ``workdir``, once.
+
+        Every child then inherits it, instead of rewriting its own: in a forked child each
+        touched object costs a copy-on-write page fault, about half a millisecond here.
+        """
+        if self.original_environment is None:
+            self.original_environment = dict(os.environ)
+        scrub_environment(workdir)
+        self.environment_for = workdir
+
+    def restore_environment(self) -> None:
+        """Give this process back the environment it had before ``prepare_environment``."""
+        if self.original_environment is not None:
+            os.environ.clear()
+            os.environ.update(self.original_environment)
+        self.environment_for = ""
 
     def reap(self, pgid: int | None = None, *, keep: set[int] = frozenset(), timeout: float = 2.0) -> int:
         """Kill what the last child left running; returns how many live processes there were.

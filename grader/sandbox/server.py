@@ -233,6 +233,7 @@ class Server:
             self.clean_workdir = _mkdtemp(self.base, "sub-")
             if self.jail.uid is not None:
                 os.chown(self.clean_workdir, self.jail.uid, self.jail.uid)
+            self.jail.prepare_environment(self.clean_workdir)
         return self.clean_workdir
 
     def _clean(self, workdir: str) -> None:
@@ -291,6 +292,7 @@ class Zygote:
                 os.dup2(devnull, 1)
                 _die_with(server_pid)
                 server.jail.subreaper()
+                server.jail.restore_environment()  # e.g. matplotlib's own cache folder, not a child's
                 preload(server.lazy)
                 gc.freeze()
                 copy = Server(jail=server.jail, base=server.base)
