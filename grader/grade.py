@@ -80,6 +80,7 @@ def judge_reply(sub: Submission, plan: Plan, reply: dict, *, fingerprint: str) -
         notes = data.get("notes")
         result.notes = list(dict.fromkeys(n for n in notes if isinstance(n, str))) if isinstance(notes, list) else []
     stages = {f["name"]: f for f in reply["functions"]}
+    result.function_seconds = {name: float(f.get("seconds") or 0.0) for name, f in stages.items()}
     for ex in plan.assignment.exercises:
         stage = stages.get(ex.name, {"status": "not_run", "detail": "was not graded"})
         result.exercises.append(_judge_stage(ex, plan.cases[ex.name], stage))

@@ -32,6 +32,8 @@ class StudentResult:
     fingerprint: str = ""
     seed: int = 0
     seconds: float = 0.0
+    function_seconds: dict[str, float] = field(default_factory=dict)
+    """how long each function took in the sandbox (its stage, from the fork server)"""
 
     @property
     def score(self) -> float:
@@ -51,8 +53,13 @@ class StudentResult:
             test = {"name": ex.name, "score": r.score if r else 0.0, "max_score": ex.points,
                     "status": "passed" if passed else "failed", "output": output,
                     "visibility": "visible"}
+            extra = {}
             if r and r.hint:  # the class report counts the common mistakes
-                test["extra_data"] = {"hint": r.hint.name}
+                extra["hint"] = r.hint.name
+            if ex.name in self.function_seconds:
+                extra["seconds"] = round(self.function_seconds[ex.name], 4)
+            if extra:
+                test["extra_data"] = extra
             tests.append(test)
         overall = self.problem or f"{self.score:g} / {self.assignment.max_score:g}"
         if self.notes:

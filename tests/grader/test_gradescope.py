@@ -176,7 +176,8 @@ def test_a_mistake_in_a_renamed_notebook_costs_exactly_its_points(zips, tmp_path
     scores = {t["name"]: t["score"] for t in results["tests"]}
     assert scores == samples.expected_scores(exercises.assignment(assignment_id), (mistake.function,))
     failed = next(t for t in results["tests"] if t["name"] == mistake.function)
-    assert failed["status"] == "failed" and failed["extra_data"] == {"hint": mistake.hint}
+    assert failed["status"] == "failed" and failed["extra_data"]["hint"] == mistake.hint
+    assert set(failed["extra_data"]) == {"hint", "seconds"} and failed["extra_data"]["seconds"] >= 0
 
 
 def test_no_notebook_gets_zero_and_says_why(zips, tmp_path):
