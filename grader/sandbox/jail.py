@@ -37,6 +37,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.sandbox.processes import kill, killpg
+
 # Linux constants (include/uapi/linux/{sched,prctl,mount,landlock}.h); the Landlock syscall
 # numbers are the same on every architecture.
 CLONE_NEWNS, CLONE_NEWNET = 0x00020000, 0x40000000
@@ -308,10 +310,10 @@ class Jail:
         deadline = time.monotonic() + timeout
         while survivors and time.monotonic() < deadline:
             if pgid:
-                _signal_group(pgid)
+                killpg(pgid)
             self._kill_uid()
             for pid in _descendants(survivors):
-                _signal(pid)
+                kill(pid)
             time.sleep(0.0005)
             _reap_zombies(keep)
             survivors = _live_children() - keep
@@ -550,18 +552,6 @@ def _is_zombie(pid: int) -> bool:
         return True  # gone
 
 
-def _signal(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _signal_group(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _live(pids: set[int]) -> set[int]:

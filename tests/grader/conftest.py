@@ -1,6 +1,7 @@
 """A sample class graded once per session by the real ``grader grade``, for the output-file tests."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -66,3 +67,21 @@ def graded_class(tmp_path_factory):
         return cache[assignment_id]
 
     return grade
+
+
+def comparable(out: Path) -> dict[str, dict]:
+    """Every results.json of ``out``, without what honestly differs run to run: the timings."""
+    found = {}
+    for path in sorted((out / "results").iterdir()):
+        data = json.loads(path.read_text())
+        data.pop("execution_time")
+        for test in data["tests"]:
+            (test.get("extra_data") or {}).pop("seconds", None)
+        found[path.name] = data
+    return found
+
+
+@pytest.fixture
+def results():
+    """``comparable``: results.json files by name, timings left out."""
+    return comparable

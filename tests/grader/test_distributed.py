@@ -56,16 +56,8 @@ def grade(*args, env=None):
                           capture_output=True, text=True, env=env)
 
 
-def results(out: Path) -> dict:
-    found = {}
-    for path in sorted((out / "results").iterdir()):
-        data = json.loads(path.read_text())
-        data.pop("execution_time")
-        found[path.name] = data
-    return found
 
-
-def test_grading_on_dask_equals_grading_here(cluster, tmp_path):
+def test_grading_on_dask_equals_grading_here(cluster, tmp_path, results):
     address, root = cluster
     expected = samples.sample_class("a1_neuron", tmp_path / "class")
     on_dask = grade(tmp_path / "class", "--out", tmp_path / "dask", "--scheduler", address)

@@ -1,6 +1,5 @@
 """A ``grader grade`` run killed with SIGKILL halfway resumes to exactly the uninterrupted result."""
 import csv
-import json
 import os
 import signal
 import subprocess
@@ -17,15 +16,6 @@ STUDENTS = 500
 def grader(*args):
     return [sys.executable, "-m", "grader.cli", "grade", "a1_neuron", *map(str, args), "--timeout", "2"]
 
-
-def results(out):
-    """Every results.json, without the one field that honestly differs run to run (timing)."""
-    found = {}
-    for path in sorted((out / "results").iterdir()):
-        data = json.loads(path.read_text())
-        data.pop("execution_time")
-        found[path.name] = data
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +56,7 @@ def test_the_rerun_grades_only_what_is_missing(runs):
     assert reused >= done_at_kill and 0 < graded <= STUDENTS - done_at_kill
 
 
-def test_resumed_and_uninterrupted_runs_are_identical_row_for_row(runs):
+def test_resumed_and_uninterrupted_runs_are_identical_row_for_row(runs, results):
     root = runs[0]
     with open(root / "resumed" / "grades.csv") as f:
         rows = list(csv.DictReader(f))
