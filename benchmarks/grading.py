@@ -2,8 +2,9 @@
 
     .venv/bin/python benchmarks/grading.py [--students 1000] [--notebooks 1000] [--nbgrader 12]
 
-One run: builds a synthetic A1 class with ``grader.samples`` (half correct, four in ten with one
-typical mistake, one in ten stubs, a few infinite loops), grades the ``.py`` class and a class
+One run: builds synthetic A1, A2 and A3 classes with ``grader.samples`` (half correct, four in ten
+with one typical mistake, one in ten stubs; a second A1 class with a few infinite loops), grades
+the ``.py`` classes, an A4 class (its saved models timed on their own), and a class
 of full notebooks (the solution notebook executed, plots included) with the real ``grader grade``
 command, grades the first notebooks again with the real ``nbgrader autograde`` in a course made
 from our solutions, and prints submissions/s for each, the ratio, the peak memory of the
@@ -126,9 +127,9 @@ class Graded:
     """the same, by who spent it (ms per submission)"""
 
 
-def grade(class_dir: Path, out: Path, args, n: int) -> Graded:
+def grade(class_dir: Path, out: Path, args, n: int, assignment_id: str = A1) -> Graded:
     """Run the real ``grader grade`` command on ``class_dir``."""
-    cmd = [str(Path(sys.executable).with_name("grader")), "grade", A1, str(class_dir), "--out", str(out),
+    cmd = [str(Path(sys.executable).with_name("grader")), "grade", assignment_id, str(class_dir), "--out", str(out),
            "--timeout", str(args.timeout)]
     if args.workers:
         cmd += ["--workers", str(args.workers)]
@@ -234,7 +235,9 @@ def a4_time(tmp: Path, args) -> str:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--students", type=int, default=1000, help=".py submissions to grade")
+    parser.add_argument("--students", type=int, default=1000, help=".py submissions to grade, per assignment")
+    parser.add_argument("--assignments", nargs="*", default=["a1_neuron", "a2_layer", "a3_network"],
+                        help="assignments whose .py classes are graded")
     parser.add_argument("--notebooks", type=int, default=1000, help=".ipynb submissions to grade")
     parser.add_argument("--nbgrader", type=int, default=12, help="of those, how many nbgrader grades too")
     parser.add_argument("--loops", type=int, default=5,
@@ -248,13 +251,14 @@ def main(argv=None) -> None:
     print(f"machine: {os.cpu_count()} cores; load average before: {load()}")
     try:
         graded, wrong = {}, {}
-        for label, n, loops in ((".py", args.students, 0), (".py with infinite loops", args.students, args.loops)):
-            if label != ".py" and not loops:
+        classes = [(f"{a}.py", a, 0) for a in args.assignments] + [(f"{A1}.py with infinite loops", A1, args.loops)]
+        for label, assignment_id, loops in classes:
+            if "loops" in label and not loops:
                 continue
-            folder = tmp / f"class-py-{loops}"
-            expected = samples.synthetic_class(A1, folder, n, loops=loops)
-            graded[label] = grade(folder, tmp / f"out-py-{loops}", args, n)
-            wrong[label] = check_expected(tmp / f"out-py-{loops}", expected)
+            folder = tmp / f"class-{assignment_id}-{loops}"
+            expected = samples.synthetic_class(assignment_id, folder, args.students, loops=loops)
+            graded[label] = grade(folder, tmp / f"out-{assignment_id}-{loops}", args, args.students, assignment_id)
+            wrong[label] = check_expected(tmp / f"out-{assignment_id}-{loops}", expected)
 
         import nbformat
 
@@ -262,8 +266,8 @@ def main(argv=None) -> None:
         nbformat.write(notebooks.execute(solutions.notebook_path(A1)), executed)
         nb_dir = tmp / "class-ipynb"
         expected_nb = samples.synthetic_class(A1, nb_dir, args.notebooks, notebooks=True, executed=executed)
-        graded[".ipynb"] = grade(nb_dir, tmp / "out-ipynb", args, args.notebooks)
-        wrong[".ipynb"] = check_expected(tmp / "out-ipynb", expected_nb)
+        graded[f"{A1}.ipynb"] = grade(nb_dir, tmp / "out-ipynb", args, args.notebooks)
+        wrong[f"{A1}.ipynb"] = check_expected(tmp / "out-ipynb", expected_nb)
 
         chosen = sorted(expected_nb)[: args.nbgrader]
         course, flags = nbgrader_course(tmp, nb_dir, chosen)
@@ -295,7 +299,7 @@ def main(argv=None) -> None:
     if args.loops:
         print(f"the second .py class has {args.loops} infinite loops; each holds a worker for --timeout "
               f"{args.timeout:g} s. The nbgrader subset has none.")
-    nb = graded[".ipynb"]
+    nb = graded[f"{A1}.ipynb"]
     print(f"notebooks vs nbgrader autograde: {args.notebooks / nb.run.wall / nbgrader_rate:.0f}x (whole commands), "
           f"{nb.rate / nbgrader_rate:.0f}x (grading phase)")
     cores = os.cpu_count()

@@ -20,18 +20,18 @@ class Child:
 
     def __init__(self, job: dict, workdir: str, jail: Jail):
         read_fd, write_fd = os.pipe()
-        # correct callees travel on their own pipe, each sent only when its caller is next
-        inject_r, self.inject_w = os.pipe() if any(f.get("inject_file") for f in job["functions"]) else (None, None)
+        # the go-ahead for each function travels on a pipe of its own, with the correct callees
+        # of a function that calls others: the child grades nothing the server has not checked
+        # its predecessor for (processes left running), and sees a callee only when its caller is next
+        control_r, self.control_w = os.pipe()
         pid = os.fork()
         if pid == 0:
             os.close(read_fd)
-            if self.inject_w is not None:
-                os.close(self.inject_w)
-            runner.child_main(job, write_fd, workdir, jail, inject_r)
+            os.close(self.control_w)
+            runner.child_main(job, write_fd, workdir, jail, control_r)
         os.close(write_fd)
-        if inject_r is not None:
-            os.close(inject_r)
-            os.set_blocking(self.inject_w, False)
+        os.close(control_r)
+        os.set_blocking(self.control_w, False)
         self.pid, self.fd = pid, read_fd
         self.pidfd = os.pidfd_open(pid)
         self.poller = select.poll()
@@ -73,20 +73,23 @@ class Child:
             if self.reader.pending() > self.reader.max_size:
                 return None, "too_big"
 
-    def send_sources(self, path: str) -> None:
-        """Pass the file of correct callees at ``path`` to the child, kernel to kernel.
+    def go(self, spec: dict) -> None:
+        """Let the child grade ``spec``: an empty frame, or the file of its correct callees.
 
-        ``sendfile`` copies it from the file to the pipe without it ever entering this server's
-        memory, which every later child would inherit. A child that stopped reading just won't
-        get it (and times out waiting, if it is still alive).
+        ``sendfile`` copies that file to the pipe, kernel to kernel, without it ever entering
+        this server's memory, which every later child would inherit. A child that stopped
+        reading just won't get it (and times out waiting, if it is still alive).
         """
         try:
-            with open(path, "rb") as f:
+            if not spec.get("inject_file"):
+                os.write(self.control_w, HEADER.pack(0))
+                return
+            with open(spec["inject_file"], "rb") as f:
                 size = os.fstat(f.fileno()).st_size
-                os.write(self.inject_w, HEADER.pack(size))
+                os.write(self.control_w, HEADER.pack(size))
                 sent = 0
                 while sent < size:
-                    sent += os.sendfile(self.inject_w, f.fileno(), sent, size - sent)
+                    sent += os.sendfile(self.control_w, f.fileno(), sent, size - sent)
         except (BlockingIOError, BrokenPipeError):
             pass
 
@@ -107,7 +110,7 @@ class Child:
         killpg(self.pid)
         kill(self.pid)
         _, self.wait_status = os.waitpid(self.pid, 0)
-        for fd in (self.fd, self.pidfd, self.inject_w):
+        for fd in (self.fd, self.pidfd, self.control_w):
             if fd is not None:
                 os.close(fd)
         return self.wait_status

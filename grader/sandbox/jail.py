@@ -306,17 +306,20 @@ class Jail:
         survivors = _live_children() - keep
         if not survivors:
             return 0  # the usual case costs two small reads of /proc
-        count = len(_descendants(survivors))
+        doomed = _live(_descendants(survivors))
+        count = len(doomed)
         deadline = time.monotonic() + timeout
-        while survivors and time.monotonic() < deadline:
+        while doomed and time.monotonic() < deadline:
             if pgid:
                 killpg(pgid)
             self._kill_uid()
-            for pid in _descendants(survivors):
+            for pid in doomed:
                 kill(pid)
             time.sleep(0.0005)
             _reap_zombies(keep)
-            survivors = _live_children() - keep
+            # a killed process is gone only once it is a zombie, and until then its orphans may
+            # still be on their way to us: wait for both, so the next child starts with none
+            doomed = _live(doomed | _descendants(_live_children() - keep))
         return count
 
     def leftovers(self, child: int, *, keep: set[int] = frozenset()) -> int:

@@ -203,10 +203,11 @@ def _flush() -> None:
             pass
 
 
-def _read_sources(fd: int) -> dict[str, str]:
-    """The correct callees the server sends (one frame of JSON) right before their caller is graded."""
+def _wait_for_go(fd: int) -> dict[str, str] | None:
+    """Block until the server lets the next function be graded; returns the correct callees it
+    sends along (one frame of JSON), or None with an empty frame."""
     (size,) = HEADER.unpack(_read_exact(fd, HEADER.size))
-    return json.loads(_read_exact(fd, size))
+    return json.loads(_read_exact(fd, size)) if size else None
 
 
 def _read_exact(fd: int, size: int) -> bytes:
@@ -241,17 +242,17 @@ def _copy_artifacts(job: dict, workdir: str, jail: Jail) -> dict[str, tuple[str 
     return copies
 
 
-def child_main(job: dict, result_fd: int, workdir: str, jail: Jail, inject_fd: int | None = None) -> None:
+def child_main(job: dict, result_fd: int, workdir: str, jail: Jail, control_fd: int | None = None) -> None:
     """The whole life of a sandboxed child; never returns.
 
     ``job``: ``submission`` (path), ``functions`` (``[{name, cases, timeout, inject_names,
     adapter, artifact}]`` in grading order, callees before their callers), ``limits`` and
     ``cpu_seconds``. Writes one frame to ``result_fd`` once the definitions are loaded
-    (``{notes, fatal}``), then one per function (``{missing, outcomes}``). A function with
-    ``inject_names`` is graded with the correct versions of those callees, which the server
-    sends on ``inject_fd`` only once everything graded before it is done (a function may still
-    carry them inline as ``inject``, for one-off requests). When every function is an artifact,
-    the submission's code is never read.
+    (``{notes, fatal}``), then one per function (``{missing, outcomes}``), each only once the
+    server has said go on ``control_fd`` (after checking what the previous stage left running).
+    A function with ``inject_names`` is graded with the correct versions of those callees, which
+    come with its go-ahead (a function may also carry them inline as ``inject``, for one-off
+    requests). When every function is an artifact, the submission's code is never read.
     """
     status = 0
     server = os.getppid()
@@ -271,7 +272,7 @@ def child_main(job: dict, result_fd: int, workdir: str, jail: Jail, inject_fd: i
         set_limits(limits)  # parsing a hostile file is bounded too
         code = any(not spec.get("artifact") for spec in job["functions"])
         defs = read(job["submission"]) if code else None  # as root, before the filesystem is closed off
-        jail.enter(limits, workdir=workdir, keep_fds=tuple(fd for fd in (result_fd, inject_fd) if fd is not None))
+        jail.enter(limits, workdir=workdir, keep_fds=tuple(fd for fd in (result_fd, control_fd) if fd is not None))
         if os.getppid() != server:  # the server died before the death signal was armed
             os._exit(71)
         if not any(isinstance(finder, _Blocker) for finder in sys.meta_path):
@@ -287,14 +288,14 @@ def child_main(job: dict, result_fd: int, workdir: str, jail: Jail, inject_fd: i
         _flush()
         write_fd(result_fd, codec.encode({"notes": notes, "fatal": None}))
         for spec in job["functions"]:
+            sent = _wait_for_go(control_fd) if control_fd is not None else None
+            sources = {}
             if spec.get("artifact"):
                 result = grade_artifact(spec, *copies[spec["name"]])
             else:
-                sources = spec.get("inject") or {}
-                if spec.get("inject_names") and inject_fd is not None:
-                    sources = _read_sources(inject_fd)
+                sources = sent if sent is not None else spec.get("inject") or {}
                 result = grade_function(namespace, spec, sources)
-                del sources
+            del sent, sources  # a correct callee must not outlive its caller's grading
             _restore(machinery)
             _flush()
             write_fd(result_fd, codec.encode(result))

@@ -193,8 +193,7 @@ class Server:
                 break
             for i, spec in enumerate(remaining):
                 stage_start = time.perf_counter()
-                if spec.get("inject_file"):
-                    child.send_sources(spec["inject_file"])
+                child.go(spec)
                 child.reader.max_size = min(MAX_RESULT_BYTES, MAX_SUBMISSION_BYTES - received)
                 frame, status = self._stage(child, float(spec["timeout"]))
                 received += len(frame or b"")
