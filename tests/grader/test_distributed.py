@@ -77,3 +77,16 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
     quick = {**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"}  # Dask's own setting
     proc = grade(tmp_path / "class", "--out", tmp_path / "out", "--scheduler", "tcp://127.0.0.1:9", env=quick)
     assert proc.returncode == 2 and "could not reach the Dask scheduler" in proc.stderr
+
+
+def test_a4_on_dask_equals_grading_here(cluster, graded_class, tmp_path, results):
+    """A4 needs two kinds of fork server on each worker: NumPy, and Keras for build_model and
+    for the saved digits.keras (graded by a child that loads no student code)."""
+    address, _ = cluster
+    here = graded_class("a4_digits")
+    on_dask = subprocess.run([sys.executable, "-m", "grader.cli", "grade", "a4_digits", str(here.class_dir),
+                              "--out", str(tmp_path / "dask"), "--scheduler", address, "--no-pictures"],
+                             capture_output=True, text=True)
+    assert on_dask.returncode == 0, on_dask.stderr
+    assert (tmp_path / "dask" / "grades.csv").read_bytes() == (here.out / "grades.csv").read_bytes()
+    assert results(tmp_path / "dask") == results(here.out)
