@@ -5,9 +5,7 @@ replies exactly as ``grader grade`` does.
 """
 import os
 import re
-import shutil
 import signal
-import tempfile
 import time
 from pathlib import Path
 
