@@ -249,12 +249,13 @@ class Jail:
             return False
         return True
 
-    def enter(self, limits: Limits, *, workdir: str, keep_fds: tuple[int, ...] = ()) -> None:
+    def enter(self, limits: Limits, *, workdir: str, keep_fds: tuple[int, ...] = (), server: int | None = None) -> None:
         """Confine the calling child for good (call after reading the submission, as root).
 
         In order: rlimits, no_new_privs, the Landlock domain, the uid drop (when root), death
         with the server, an environment of ``KEPT_ENVIRONMENT`` with ``HOME``/``TMPDIR`` set to
-        ``workdir``, and every descriptor closed but 0, 1, 2 and ``keep_fds``.
+        ``workdir``, and every descriptor closed but 0, 1, 2 and ``keep_fds``. With ``server``
+        (its pid), a child whose server is already gone exits at once.
 
         Raises:
             OSError: the uid could not be dropped (the child must then not run student code).
@@ -266,10 +267,7 @@ class Jail:
                                  ctypes.c_uint32(0)), "landlock_restrict_self")
         if self.uid is not None:
             drop_privileges(self.uid)
-        try:
-            _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # after setuid, which clears it
-        except OSError:
-            pass
+        die_with(server)  # after setuid, which clears the death signal
         if self.environment_for != workdir:
             scrub_environment(workdir)
         close_fds(keep=(0, 1, 2, *keep_fds))
@@ -395,6 +393,17 @@ def claim_uid(pool: range = UID_POOL) -> tuple[int, int]:
             continue
         return uid, fd
     raise OSError(errno.EAGAIN, f"no free sandbox uid in {pool.start}..{pool.stop - 1}")
+
+
+def die_with(parent: int | None = None) -> None:
+    """Be killed when the parent process dies (Linux); if ``parent`` (its pid) is already gone,
+    exit now, since the death signal would never come."""
+    try:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:
+        return
+    if parent is not None and os.getppid() != parent:
+        os._exit(71)
 
 
 def set_limits(limits: Limits) -> None:

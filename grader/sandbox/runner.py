@@ -272,9 +272,8 @@ def child_main(job: dict, result_fd: int, workdir: str, jail: Jail, control_fd: 
         set_limits(limits)  # parsing a hostile file is bounded too
         code = any(not spec.get("artifact") for spec in job["functions"])
         defs = read(job["submission"]) if code else None  # as root, before the filesystem is closed off
-        jail.enter(limits, workdir=workdir, keep_fds=tuple(fd for fd in (result_fd, control_fd) if fd is not None))
-        if os.getppid() != server:  # the server died before the death signal was armed
-            os._exit(71)
+        jail.enter(limits, workdir=workdir, keep_fds=tuple(fd for fd in (result_fd, control_fd) if fd is not None),
+                   server=server)
         if not any(isinstance(finder, _Blocker) for finder in sys.meta_path):
             block_imports(blocked_for(job.get("allow") or ()))  # the server usually did it already
         if isinstance(defs, str):

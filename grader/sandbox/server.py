@@ -50,7 +50,7 @@ from course import codec
 from grader.sandbox import runner
 from grader.sandbox.child import MAX_RESULT_BYTES, Child
 from grader.sandbox.frames import HEADER, pack_envelope, read_frame, write_frame  # noqa: F401  (re-exported)
-from grader.sandbox.jail import Jail
+from grader.sandbox.jail import Jail, die_with
 from grader.sandbox.processes import describe_exit, kill, tmp
 
 MAX_SUBMISSION_BYTES = 128 * 2**20
@@ -289,7 +289,7 @@ class Zygote:
                 devnull = os.open(os.devnull, os.O_RDWR)
                 os.dup2(devnull, 0)  # the server's pipes to the parent are not the zygote's
                 os.dup2(devnull, 1)
-                _die_with(server_pid)
+                die_with(server_pid)  # its own imports are blocked by now: die_with came in at start
                 server.jail.subreaper()
                 server.jail.restore_environment()  # e.g. matplotlib's own cache folder, not a child's
                 preload(server.lazy)
@@ -324,18 +324,6 @@ class Zygote:
             os.waitpid(self.pid, 0)
         except ChildProcessError:
             pass
-
-
-def _die_with(parent: int) -> None:
-    """Be killed if ``parent`` dies (Linux); if it is already gone, exit now."""
-    from grader.sandbox import jail
-
-    try:
-        jail._prctl(jail.PR_SET_PDEATHSIG, signal.SIGKILL)
-    except OSError:
-        return
-    if os.getppid() != parent:
-        os._exit(71)
 
 
 def _mentions(path: str, modules: tuple[str, ...]) -> bool:

@@ -90,6 +90,18 @@ def test_a_function_that_kills_its_process_costs_only_itself(tmp_path, sandbox, 
     assert scores == samples.expected_scores(A1, ("sigmoid",))
 
 
+def test_a_submission_that_imports_matplotlib_is_graded_by_the_zygote(tmp_path, plan):
+    """Notebooks often import matplotlib: a copy of the server that imported it grades them.
+
+    (A server of its own: the zygote stays, as part of that server, for the next such submission.)
+    """
+    with Sandbox() as box:
+        box.configure(plan.functions, load_timeout=plan.load_timeout)
+        reply, scores = graded(tmp_path, box, plan, {"_extra": "import matplotlib.pyplot as plt\n"})
+    assert reply["status"] == "ok", reply
+    assert scores == samples.expected_scores(A1)
+
+
 def test_a_submission_that_hangs_while_loading_gets_zero_with_a_reason(tmp_path, sandbox, plan):
     reply, scores = graded(tmp_path, sandbox, plan, source="class Hang:\n    while True:\n        pass\n")
     assert reply["load"]["status"] == "timeout"
