@@ -308,7 +308,7 @@ class Zygote:
     def ask(self, message: dict) -> bytes | None:
         """The zygote's reply to a grade request, or None if it has died."""
         try:
-            write_frame(self.to, json.dumps(message).encode())
+            write_frame(self.to, codec.encode(message))  # a one-off request carries arrays
         except (BrokenPipeError, ValueError):
             return None
         return read_frame(self.back)

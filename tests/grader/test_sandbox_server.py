@@ -98,8 +98,11 @@ def test_a_submission_that_imports_matplotlib_is_graded_by_the_zygote(tmp_path, 
     with Sandbox() as box:
         box.configure(plan.functions, load_timeout=plan.load_timeout)
         reply, scores = graded(tmp_path, box, plan, {"_extra": "import matplotlib.pyplot as plt\n"})
+        one_off = box.run({"function": "relu", "cases": plan.requests["relu"]["cases"], "timeout": 5.0,
+                           "submission": str(tmp_path / "student" / "a1_neuron.py")})
     assert reply["status"] == "ok", reply
     assert scores == samples.expected_scores(A1)
+    assert one_off["status"] == "ok" and len(one_off["result"]["outcomes"]) == len(plan.requests["relu"]["cases"])
 
 
 def test_a_submission_that_hangs_while_loading_gets_zero_with_a_reason(tmp_path, sandbox, plan):
