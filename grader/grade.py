@@ -102,16 +102,17 @@ def _judge_stage(ex: Exercise, cases: list[Case], stage: dict) -> ExerciseResult
 
 def open_sandboxes(plan: Plan, *, worker: int = 0) -> dict[tuple[str, ...], Sandbox]:
     """One fork server per kind the plan's groups need, each configured with its groups."""
-    boxes: dict[tuple[str, ...], Sandbox] = {}
-    for group in plan.groups:
-        if group.needs not in boxes:
-            boxes[group.needs] = Sandbox(worker=worker, preload=group.needs)
-        configure(boxes[group.needs], plan, group)
+    boxes = {needs: Sandbox(worker=worker, preload=needs) for needs in dict.fromkeys(g.needs for g in plan.groups)}
+    for sandbox in boxes.values():
+        configure(sandbox, plan)
     return boxes
 
 
-def configure(sandbox: Sandbox, plan: Plan, group: Group) -> None:
-    sandbox.configure(group.functions, limits=group.limits, load_timeout=plan.load_timeout, group=group.name)
+def configure(sandbox: Sandbox, plan: Plan) -> None:
+    """Send the fork server the plan's groups of the kind it preloaded for (``Sandbox.preload``)."""
+    for group in plan.groups:
+        if group.needs == sandbox.preload:
+            sandbox.configure(group.functions, limits=group.limits, load_timeout=plan.load_timeout, group=group.name)
 
 
 def grade_submission(sub: Submission, plan: Plan, sandboxes: dict[tuple[str, ...], Sandbox]) -> StudentResult:
@@ -268,9 +269,7 @@ def _grade_local(todo: list[Submission], assignment, planner: PlanProcess, worke
         server_cpu: dict[Sandbox, float] = {}
 
         def start(sandbox: Sandbox) -> None:
-            for group in groups:
-                if group.needs == sandbox.preload:
-                    configure(sandbox, plan, group)
+            configure(sandbox, plan)
             jobs[sandbox] = deque()
             selector.register(sandbox.stdout, selectors.EVENT_READ, sandbox)
             feed(sandbox)

@@ -21,8 +21,6 @@ DEFAULT_LIMITS = {"memory": 2 * 2**30, "output": 1 * 2**20, "processes": 16}
 HEAVY_LIMITS = {"keras": {"memory": 8 * 2**30, "output": 1 * 2**20, "processes": 64}}
 """limits for a child that runs Keras: TensorFlow maps ~1.5 GB of address space at import and
 starts a pool of threads (each counts as a process for the sandbox user) on its first operation"""
-ALLOW = {"keras": ("keras", "tensorflow")}
-"""the modules a child may import when an exercise ``needs`` a heavy library"""
 DEFAULT_PRELOAD: tuple[str, ...] = ()
 """what every fork server imports before forking, besides NumPy and the course's loaders"""
 DEFAULT_LAZY = ("matplotlib",)
@@ -37,10 +35,6 @@ def limits_for(needs: tuple[str, ...]) -> dict:
         for key, value in HEAVY_LIMITS[name].items():
             limits[key] = max(limits[key], value)
     return limits
-
-
-def allowed_imports(needs: tuple[str, ...]) -> list[str]:
-    return [module for name in needs for module in ALLOW[name]]
 
 
 class SandboxDied(RuntimeError):

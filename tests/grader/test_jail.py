@@ -26,18 +26,14 @@ root_only = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
 needs_landlock = pytest.mark.skipif(jail.landlock_abi() == 0, reason="this kernel has no Landlock")
 
 
-def in_a_server(job, *, become: int | None = None, timeout: float = 20.0):
-    """Run ``job()`` in a forked process (optionally as uid ``become``); returns its JSON result."""
+def forked(job, *, timeout: float = 20.0) -> dict:
+    """Run ``job()`` in a forked process; returns its JSON result (or the error it raised)."""
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
         try:
-            if become is not None:
-                os.setgroups([])
-                os.setresgid(become, become, become)
-                os.setresuid(become, become, become)
-            result = job()
+            result = job(write_fd)
         except BaseException as e:
             result = {"error": f"{type(e).__name__}: {e}"}
         os.write(write_fd, json.dumps(result).encode())
@@ -55,27 +51,24 @@ def in_a_server(job, *, become: int | None = None, timeout: float = 20.0):
     return json.loads(b"".join(chunks) or b'{"error": "no result"}')
 
 
+def in_a_server(job, *, become: int | None = None, timeout: float = 20.0):
+    """Run ``job()`` in a forked process (optionally as uid ``become``); returns its JSON result."""
+    def server(_result_fd):
+        if become is not None:
+            os.setgroups([])
+            os.setresgid(become, become, become)
+            os.setresuid(become, become, become)
+        return job()
+    return forked(server, timeout=timeout)
+
+
 def confined(jail_: Jail, workdir: str, attempt) -> dict:
     """Fork a child of the server, ``enter`` the jail there, and return ``attempt()``'s result."""
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read_fd)
-        try:
-            os.setsid()
-            jail_.enter(LIMITS, workdir=workdir, keep_fds=(write_fd,))
-            result = attempt()
-        except BaseException as e:
-            result = {"error": f"{type(e).__name__}: {e}"}
-        os.write(write_fd, json.dumps(result).encode())
-        os._exit(0)
-    os.close(write_fd)
-    data = b""
-    while chunk := os.read(read_fd, 1 << 16):
-        data += chunk
-    os.close(read_fd)
-    os.waitpid(pid, 0)
-    return json.loads(data)
+    def child(result_fd):
+        os.setsid()
+        jail_.enter(LIMITS, workdir=workdir, keep_fds=(result_fd,))
+        return attempt()
+    return forked(child)
 
 
 def outcome(action) -> str:

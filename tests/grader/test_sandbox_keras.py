@@ -9,7 +9,7 @@ import pytest
 from course import codec
 from grader.grade import make_plan
 from grader.references.a4_digits import random_network
-from grader.sandbox.client import Sandbox, allowed_imports, limits_for
+from grader.sandbox.client import Sandbox, limits_for
 
 MODEL = textwrap.dedent("""
     import numpy as np
@@ -44,7 +44,7 @@ def build_request(path, n_cases=2):
     weights, biases = random_network(np.random.default_rng(0), (784, 16, 16, 10))
     x = np.random.default_rng(1).uniform(0, 1, (3, 784))
     return {"function": "build_model", "cases": [{"args": (weights, biases, x)}] * n_cases, "inject": {},
-            "timeout": 60.0, "submission": str(path), "allow": allowed_imports(("keras",)),
+            "timeout": 60.0, "submission": str(path),
             "limits": limits_for(("keras",)), "adapter": "course.models:built_model"}
 
 
@@ -93,4 +93,6 @@ def test_requests_carry_inputs_only_never_answers():
     assert plan.requests["digits.keras"]["artifact"] == "digits.keras"
     assert plan.requests["digits.keras"]["cases"] == [{"args": (), "kwargs": {}, "label": "the 10,000 MNIST test digits",
                                                        "hidden": False}]
-    assert "allow" not in plan.requests["backprop"] and "allow" not in plan.requests["train"]
+    # Keras is importable only in the children of a server that preloaded it: what an exercise needs
+    assert plan.requests["build_model"]["needs"] == ["keras"] == plan.requests["digits.keras"]["needs"]
+    assert "needs" not in plan.requests["backprop"] and "needs" not in plan.requests["train"]
