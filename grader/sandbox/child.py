@@ -111,6 +111,5 @@ class Child:
         kill(self.pid)
         _, self.wait_status = os.waitpid(self.pid, 0)
         for fd in (self.fd, self.pidfd, self.control_w):
-            if fd is not None:
-                os.close(fd)
+            os.close(fd)
         return self.wait_status
