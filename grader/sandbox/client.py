@@ -119,6 +119,8 @@ class Sandbox:
         self._send({"op": "configure", "group": group, "functions": functions, "limits": limits or DEFAULT_LIMITS,
                     "load_timeout": float(load_timeout)})
         meta, _ = unpack_envelope(self._receive())
+        if meta.get("status") == "refused":  # it can't grade anything here: what to change, in one line
+            raise SandboxDied(f"the sandbox cannot start: {meta.get('detail')}")
         if meta.get("status") != "ok":
             raise SandboxDied(f"the sandbox refused its configuration: {meta.get('detail')}")
 

@@ -37,6 +37,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.sandbox import reach
 from grader.sandbox.processes import kill, killpg
 
 # Linux constants (include/uapi/linux/{sched,prctl,mount,landlock}.h); the Landlock syscall
@@ -57,7 +58,7 @@ UID_POOL = range(61000, 61000 + 4096)
 """uids the sandbox may run children as; each server claims one nobody else uses (see claim_uid)"""
 WORKDIR_TMPFS_SIZE = "256m"
 """all of one server's working directories together, so a disk-filling child hits ENOSPC early"""
-SYSTEM_ROOTS = ("/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc")
+SYSTEM_ROOTS = reach.SYSTEM_ROOTS
 HIDDEN_PACKAGES = ("grader", "tensorflow", "keras", "tf_keras", "tensorboard", "jax", "torch")
 HIDDEN_COURSE_PARTS = ("exercises", "fixtures")
 KEPT_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "MPLBACKEND", "OMP_NUM_THREADS",
@@ -199,10 +200,12 @@ class Jail:
     """the working directory this process's environment is already scrubbed for (see
     ``prepare_environment``), so ``enter`` need not do it in every child"""
     original_environment: dict | None = None
+    read_search: bool = False
+    """children keep ``CAP_DAC_READ_SEARCH`` after the uid drop (only under Landlock; see ``reach``)"""
 
     @classmethod
     def for_server(cls, *, uid: int | None, base: str, allow_network: bool = False,
-                   landlock: bool = True, reveal: tuple[str, ...] = ()) -> "Jail":
+                   landlock: bool = True, reveal: tuple[str, ...] = (), modules: tuple[str, ...] = ()) -> "Jail":
         """Set up the calling server process (see the module docstring).
 
         Args:
@@ -213,9 +216,13 @@ class Jail:
             allow_network: keep the network (no namespace, no Landlock TCP rules).
             landlock: use Landlock when the kernel has it (tests turn it off to see the rest).
             reveal: hidden packages the children may read after all (see ``hidden_paths``).
+            modules: what children may import besides what this process has imported (e.g. the
+                server's lazy modules); their folders become readable (``reach.readable_roots``).
 
         Raises:
-            OSError: root, but no sandbox uid is free. Anything else the OS refuses is skipped.
+            OSError: root, but no sandbox uid is free. SandboxSetupError (an OSError): without
+                Landlock, the sandbox uid cannot read what children need (``reach.check_readable``).
+                Anything else the OS refuses is skipped.
         """
         root = os.geteuid() == 0
         jail = cls(base=os.path.realpath(base))
@@ -230,12 +237,28 @@ class Jail:
             jail.active.append("subreaper")
         abi = landlock_abi() if landlock else 0
         if abi:
-            try:
-                jail.ruleset_fd = _landlock_ruleset(abi, jail.base, allow_network, reveal)
-                jail.active.append(f"landlock abi {abi}")
-            except OSError:
-                jail.ruleset_fd = -1
+            jail._confine_reads(abi, allow_network, reveal, modules)
+        if jail.uid is not None and jail.ruleset_fd < 0:
+            jail.close()
+            reach.check_readable(jail.uid, (*modules, *reveal))
         return jail
+
+    def _confine_reads(self, abi: int, allow_network: bool, reveal: tuple[str, ...], modules: tuple[str, ...]) -> None:
+        """The Landlock ruleset; as root, ``read_search`` when the sandbox uid can't reach a root."""
+        roots = reach.readable_roots((*modules, *reveal))
+        if reveal:  # TensorFlow's runtime reads /proc and /sys (CPU count, memory) when it starts
+            roots += ["/proc", "/sys"]
+        read_search = self.uid is not None and bool(reach.unreachable(self.uid, roots))
+        try:
+            self.ruleset_fd = _landlock_ruleset(abi, self.base, allow_network, reveal, roots,
+                                                reach.private_entries() if read_search else ())
+        except OSError:
+            self.ruleset_fd = -1
+            return
+        self.active.append(f"landlock abi {abi}")
+        if read_search:
+            self.read_search = True
+            self.active.append("read-search capability")
 
     def _mount_workdirs(self) -> bool:
         if not _unshare(CLONE_NEWNS):
@@ -266,7 +289,11 @@ class Jail:
             _check(_libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, ctypes.c_int(self.ruleset_fd),
                                  ctypes.c_uint32(0)), "landlock_restrict_self")
         if self.uid is not None:
+            if self.read_search:  # Landlock is in force (``_confine_reads``)
+                reach.keep_capabilities()
             drop_privileges(self.uid)
+            if self.read_search:
+                reach.read_search_only()
         die_with(server)  # after setuid, which clears the death signal
         if self.environment_for != workdir:
             scrub_environment(workdir)
@@ -465,8 +492,9 @@ def _mount(source, target, fstype, flags, data=None) -> None:
     _check(_libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)), "mount")
 
 
-def _landlock_ruleset(abi: int, base: str, allow_network: bool, reveal: tuple[str, ...] = ()) -> int:
-    """A ruleset: read the system and Python (minus hidden paths), write ``base``, nothing else."""
+def _landlock_ruleset(abi: int, base: str, allow_network: bool, reveal: tuple[str, ...], roots: list[str],
+                      hidden: tuple[str, ...] | list[str] = ()) -> int:
+    """A ruleset: read ``roots`` (minus ``hidden_paths`` and ``hidden``), write ``base``, nothing else."""
     fs = (1 << 13) - 1
     fs |= (1 << 13) if abi >= 2 else 0  # REFER
     fs |= FS_TRUNCATE if abi >= 3 else 0
@@ -477,13 +505,8 @@ def _landlock_ruleset(abi: int, base: str, allow_network: bool, reveal: tuple[st
     buf = ctypes.create_string_buffer(attr, len(attr))
     ruleset = _check(_libc.syscall(SYS_LANDLOCK_CREATE_RULESET, buf, ctypes.c_size_t(len(attr)),
                                    ctypes.c_uint32(0)), "landlock_create_ruleset")
-    import course
-
-    roots = [*SYSTEM_ROOTS, sys.base_prefix, sys.prefix, sys.exec_prefix, *course.__path__]
-    if reveal:  # TensorFlow's runtime reads /proc and /sys (CPU count, memory) when it starts
-        roots += ["/proc", "/sys"]
     read = FS_READ_FILE | FS_READ_DIR
-    rules = [(path, read) for path in allowed_subtrees(roots, hidden_paths(reveal))]
+    rules = [(path, read) for path in allowed_subtrees(roots, [*hidden_paths(reveal), *hidden])]
     rules += [("/dev/null", FS_READ_FILE | FS_WRITE_FILE | (FS_TRUNCATE if abi >= 3 else 0)),
               ("/dev/zero", FS_READ_FILE), ("/dev/urandom", FS_READ_FILE), ("/dev/random", FS_READ_FILE)]
     rules.append((base, fs & ~FS_EXECUTE))

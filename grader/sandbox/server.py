@@ -52,6 +52,7 @@ from grader.sandbox.child import MAX_RESULT_BYTES, Child
 from grader.sandbox.frames import HEADER, pack_envelope, read_frame, write_frame  # noqa: F401  (re-exported)
 from grader.sandbox.jail import Jail, die_with
 from grader.sandbox.processes import describe_exit, kill, tmp
+from grader.sandbox.reach import SandboxSetupError
 
 MAX_SUBMISSION_BYTES = 128 * 2**20
 """the most all of a submission's results may take together (they travel in one reply)"""
@@ -388,6 +389,12 @@ def serve(server: Server, stdin, stdout) -> None:
         server.jail.reap()
 
 
+def refuse(why: str, stdin, stdout) -> None:
+    """Answer every request with ``why`` (status ``refused``): this server cannot grade at all."""
+    while read_frame(stdin) is not None:
+        write_frame(stdout, pack_envelope({"status": "refused", "detail": why}, []))
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--uid", type=int, default=None,
@@ -405,7 +412,13 @@ def main(argv=None) -> None:
     keras = bool({"keras", "tensorflow"} & set(args.preload))
     base = _mkdtemp(tmp(), "grader-sandbox-")
     os.chmod(base, 0o711)
-    jail = Jail.for_server(uid=args.uid, base=base, reveal=KERAS_PACKAGES if keras else ())
+    try:
+        jail = Jail.for_server(uid=args.uid, base=base, reveal=KERAS_PACKAGES if keras else (),
+                               modules=tuple(args.preload + args.lazy))
+    except SandboxSetupError as e:  # said to the parent, which stops the run with this line
+        shutil.rmtree(base, ignore_errors=True)
+        refuse(e.strerror, stdin, stdout)
+        return
     # what children may not import is forgotten once here rather than in every child, where
     # walking sys.modules would copy-on-write most of the server's pages
     runner.block_imports(runner.blocked_for(args.preload + args.lazy))
