@@ -9,6 +9,7 @@ from pathlib import Path
 from course import exercises
 from grader import notebooks, report
 from grader.grade import grade
+from grader.results import grader_fault, read_json
 from grader.solutions import notebook_path
 
 
@@ -28,9 +29,12 @@ def check_one(assignment_id: str, *, execute: bool = True) -> tuple[bool, list[s
                 problems.append(f"execution failed: {str(e).strip().splitlines()[-1][:200]}")
         run_seconds = time.perf_counter() - start
         summary = grade(assignment_id, Path(tmp, "class"), Path(tmp, "out"), workers=1, progress=False)
+        fault = grader_fault(read_json(Path(tmp, "out", "results", "reference_solution.json")) or {})
     row = summary.rows[0]
     full = row["score"] == row["max_score"]
-    if not full:
+    if fault:  # no score to blame: the grader itself failed (``StudentResult.grader_fault``)
+        problems.append(f"GRADER FAULT: {fault}")
+    elif not full:
         failing = [n for n in exercises.assignment(assignment_id).names if float(row[n]) == 0]
         problems.append(f"lost points on {', '.join(failing)}")
     ok = full and not problems

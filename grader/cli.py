@@ -27,6 +27,13 @@ def _grade(args) -> int:
         parts = "".join(f", {name} {per(s)}" for name, s in summary.cpu_breakdown.items())
         print(f"CPU time: {summary.cpu_seconds:.1f} s {where} ({per(summary.cpu_seconds)} ms per submission{parts}), "
               f"{summary.keras_cpu_seconds:.1f} s computing the Keras references")
+    if summary.grader_faults:
+        names = ", ".join(summary.grader_faults[:10]) + (" ..." if len(summary.grader_faults) > 10 else "")
+        print(f"grader: GRADER FAULT: {len(summary.grader_faults)} submission(s) could not be graded because of the "
+              f"grader's installation, not the students' work: {names}. They have no score in grades.csv; their "
+              f"results/<student>.json say why (grader_fault). Fix it, then run the same command again: "
+              f"only they are graded again.", file=sys.stderr)
+        return 1
     return 0
 
 

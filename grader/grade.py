@@ -34,8 +34,9 @@ from course.exercises.base import Case, Exercise
 from course.judge import ExerciseResult, judge_all
 from grader import class_report, feedback
 from grader.plan import Group, Plan, PlanProcess, grading_order, make_plan  # noqa: F401  (re-exported)
-from grader.results import (StudentResult, atomic_write, clean_partial_writes, csv_row, is_current, read_json,
-                            readable, write_csv)
+from grader.results import (StudentResult, atomic_write, clean_partial_writes, csv_row, grader_fault, is_current,
+                            read_json, readable, write_csv)
+from grader.sandbox import faults
 from grader.sandbox.client import Sandbox, SandboxDied, decode_reply
 from grader.submissions import Submission, discover
 
@@ -62,11 +63,23 @@ def merge_replies(replies: list[dict]) -> dict:
             **{key: sum(float(r.get(key) or 0.0) for r in replies) for key in ("seconds", "cpu", "children")}}
 
 
-def judge_reply(sub: Submission, plan: Plan, reply: dict, *, fingerprint: str) -> StudentResult:
+def judge_reply(sub: Submission, plan: Plan, reply: dict, *, fingerprint: str,
+                checker: faults.Checker | None = None) -> StudentResult:
     """A student's result from the fork servers' decoded reply (``client.decode_reply``;
-    ``merge_replies`` for several groups)."""
+    ``merge_replies`` for several groups).
+
+    With ``checker``, a reply showing that the sandbox could not import what the grader lets
+    every submission import (checked again without the submission) becomes a grader fault: no
+    score, the reason, graded again by the next run.
+    """
     result = StudentResult(sub.student, plan.assignment, seed=plan.seed, fingerprint=fingerprint,
                            seconds=float(reply.get("seconds") or 0.0))
+    if checker is not None and reply.get("status") == "ok":
+        needs_of = {f["name"]: tuple(f.get("needs") or ()) for f in plan.functions}
+        result.grader_fault = checker.fault(reply, needs_of)
+        if result.grader_fault:
+            result.fingerprint = ""
+            return result
     if reply.get("status") != "ok":
         result.problem = f"the grader's sandbox failed: {reply.get('detail')}"
         result.fingerprint = ""  # a grader fault: never reuse this result
@@ -134,6 +147,8 @@ class Summary:
     graded: int = 0
     reused: int = 0
     seconds: float = 0.0
+    grader_faults: list[str] = field(default_factory=list)
+    """students the grader itself failed (``StudentResult.grader_fault``): no grade, regraded next run"""
     grading_seconds: float = 0.0
     """from the first request (references ready, servers up) to the last result"""
     cpu_seconds: float = 0.0
@@ -189,6 +204,7 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
         clock = Clock(bar)
         cpu_start, process_start = _cpu(), time.process_time()
         planner = PlanProcess(assignment_id, seed=seed, timeout=timeout)  # Keras, in its own process
+        probe = faults.SandboxProbe()
         try:
             if scheduler:
                 from grader import distributed
@@ -197,9 +213,10 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
             else:
                 summary.cpu_breakdown = {"submissions": 0.0, "fork servers": 0.0}
                 _grade_local(todo, assignment, planner, workers, fingerprints, finish, clock.start,
-                             summary.cpu_breakdown)
+                             summary.cpu_breakdown, faults.Checker(probe))
             summary.grading_seconds = clock.seconds()
         finally:
+            probe.close()
             planner.cancel()
             bar.close()
             writer.close()
@@ -210,6 +227,8 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
             summary.cpu_breakdown["judging and writing"] = time.process_time() - process_start
     for sub in subs:
         summary.rows.append(csv_row(saved[sub.student], assignment))
+        if grader_fault(saved[sub.student]):
+            summary.grader_faults.append(readable(sub.student))
         summary.seconds_by_student[readable(sub.student)] = float(saved[sub.student].get("execution_time") or 0.0)
     write_csv(out / "grades.csv", summary.rows, assignment)
     class_report.write(out / "report.html", [saved[sub.student] for sub in subs], assignment)
@@ -243,7 +262,7 @@ def without_file(sub: Submission, plan: Plan, fingerprint: str) -> StudentResult
 
 def _grade_local(todo: list[Submission], assignment, planner: PlanProcess, workers: int,
                  fingerprints: dict[str, str], finish: Callable[[StudentResult], None], started: Callable[[], None],
-                 usage: dict) -> None:
+                 usage: dict, checker: faults.Checker | None = None) -> None:
     """Grade ``todo`` with ``workers`` fork servers of each kind on this machine, judging here as
     replies arrive.
 
@@ -287,7 +306,7 @@ def _grade_local(todo: list[Submission], assignment, planner: PlanProcess, worke
             if len(got) == len(groups):
                 del replies[sub.student]
                 merged = merge_replies([got[g.name] for g in groups])
-                finish(judge_reply(sub, plan, merged, fingerprint=fingerprints[sub.student]))
+                finish(judge_reply(sub, plan, merged, fingerprint=fingerprints[sub.student], checker=checker))
 
         for pool in pools.values():
             for sandbox in pool:

@@ -23,9 +23,9 @@ def summary_table(summary, assignment_id: str, max_rows: int = 40) -> str:
 def class_summary(summary, assignment_id: str, slowest: int = 5) -> str:
     """The class at a glance: mean and median score, each exercise's pass rate, the slowest submissions."""
     assignment = exercises.assignment(assignment_id)
-    rows = summary.rows
+    rows = [r for r in summary.rows if r["score"] != ""]  # a grader fault has no score
     if not rows:
-        return "no students"
+        return "no students graded"
     scores = sorted(float(r["score"]) for r in rows)
     mid = len(scores) // 2
     median = scores[mid] if len(scores) % 2 else (scores[mid - 1] + scores[mid]) / 2

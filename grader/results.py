@@ -36,6 +36,9 @@ class StudentResult:
     seconds: float = 0.0
     function_seconds: dict[str, float] = field(default_factory=dict)
     """how long each function took in the sandbox (its stage, from the fork server)"""
+    grader_fault: str = ""
+    """why the grader itself failed this submission (``grader.sandbox.faults``): then it has no
+    score at all, only this, and the next run grades it again"""
 
     @property
     def score(self) -> float:
@@ -46,6 +49,8 @@ class StudentResult:
         return {name: earned.get(name, 0.0) for name in self.assignment.names}
 
     def to_gradescope(self) -> dict:
+        if self.grader_fault:
+            return self._not_graded()
         by_name = {e.exercise.name: e for e in self.exercises}
         tests = []
         for ex in self.assignment.exercises:
@@ -77,6 +82,27 @@ class StudentResult:
                            "seed": self.seed, "grader_version": GRADER_VERSION,
                            "problem": self.problem, "notes": self.notes},
         }
+
+    def _not_graded(self) -> dict:
+        """results.json for a submission the grader failed: no score of the student's, the reason."""
+        why = f"Not graded, through no fault of yours: {self.grader_fault}"
+        return {
+            "score": 0.0,  # Gradescope's schema needs a number; extra_data.grader_fault says it is none
+            "execution_time": round(self.seconds, 3),
+            "output": why,
+            "output_format": "text",
+            "tests": [{"name": ex.name, "score": 0.0, "max_score": ex.points, "status": "failed",
+                       "output": why, "visibility": "visible"} for ex in self.assignment.exercises],
+            "extra_data": {"student": self.student, "assignment": self.assignment.id,
+                           "max_score": self.assignment.max_score, "fingerprint": "", "seed": self.seed,
+                           "grader_version": GRADER_VERSION, "problem": why, "notes": [],
+                           "grader_fault": self.grader_fault},
+        }
+
+
+def grader_fault(saved: dict) -> str:
+    """Why a saved results.json holds no grade (a grader fault), or ""."""
+    return str(((saved or {}).get("extra_data") or {}).get("grader_fault") or "")
 
 
 def atomic_write(path: Path, data: str | bytes, *, durable: bool = False) -> None:
@@ -125,7 +151,7 @@ def is_current(saved: dict | None, *, fingerprint: str, seed: int) -> bool:
     """Whether a saved results.json still holds for this submission and seed."""
     extra = (saved or {}).get("extra_data") or {}
     return (extra.get("fingerprint") == fingerprint and extra.get("seed") == seed
-            and extra.get("grader_version") == GRADER_VERSION)
+            and extra.get("grader_version") == GRADER_VERSION and not extra.get("grader_fault"))
 
 
 def readable(name: str) -> str:
@@ -134,6 +160,10 @@ def readable(name: str) -> str:
 
 
 def csv_row(saved: dict, assignment: Assignment) -> dict:
+    """A student's grades.csv row; empty scores (not zeros) for a submission the grader failed."""
+    if grader_fault(saved):
+        return {"student": readable(saved["extra_data"]["student"]), "score": "",
+                "max_score": f"{assignment.max_score:g}", **{name: "" for name in assignment.names}}
     scores = {t.get("name"): t.get("score", 0) for t in saved.get("tests", [])}
     row = {"student": readable(saved["extra_data"]["student"]), "score": f"{saved.get('score', 0):g}",
            "max_score": f"{assignment.max_score:g}"}

@@ -32,6 +32,17 @@ class Child:
         os.close(write_fd)
         os.close(control_r)
         os.set_blocking(self.control_w, False)
+        self._watch(pid, read_fd)
+
+    @classmethod
+    def adopt(cls, pid: int, read_fd: int) -> "Child":
+        """Watch a child forked elsewhere that writes its frames to ``read_fd`` (it gets no go-aheads)."""
+        child = cls.__new__(cls)
+        child.control_w = os.open(os.devnull, os.O_WRONLY)  # ``finish`` closes it like a real pipe
+        child._watch(pid, read_fd)
+        return child
+
+    def _watch(self, pid: int, read_fd: int) -> None:
         self.pid, self.fd = pid, read_fd
         self.pidfd = os.pidfd_open(pid)
         self.poller = select.poll()

@@ -146,6 +146,20 @@ class Sandbox:
         self.submit(submission, **inline)
         return self.receive()
 
+    def probe(self, *, modules=(), files=(), limits: dict | None = None, timeout: float = 60.0) -> dict[str, str]:
+        """Whether a confined child of this server, running no submission code, can import
+        ``modules`` and read ``files``: ``{name or path: "" if it could, else the error}``.
+
+        Raises:
+            SandboxDied: the server, or the probing child itself, failed (a grader fault).
+        """
+        self._send({"op": "probe", "modules": list(modules), "files": list(files),
+                    "limits": limits or limits_for(self.preload), "timeout": float(timeout)}, as_json=True)
+        meta, blobs = unpack_envelope(self._receive())
+        if meta.get("status") != "ok":
+            raise SandboxDied(f"the sandbox's probe failed: {meta.get('detail') or meta.get('status')}")
+        return codec.decode(blobs[0])
+
     def run(self, request: dict) -> dict:
         """One function on one submission, the old single-request way (tests and tools).
 

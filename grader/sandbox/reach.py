@@ -222,11 +222,11 @@ def read_search_only() -> None:
 
 
 def capabilities() -> tuple[int, int]:
-    """This process's (effective, permitted) capability sets, from ``/proc/self/status``."""
-    values = {}
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(("CapEff:", "CapPrm:")):
-                key, value = line.split()
-                values[key] = int(value, 16)
-    return values.get("CapEff:", 0), values.get("CapPrm:", 0)
+    """This process's (effective, permitted) capability sets (``capget``; /proc may be hidden)."""
+    header = ctypes.create_string_buffer(struct.pack("=Ii", LINUX_CAPABILITY_VERSION_3, 0), 8)
+    data = ctypes.create_string_buffer(24)
+    if _libc.capget(header, data) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"capget: {os.strerror(err)}")
+    eff0, prm0, _, eff1, prm1, _ = struct.unpack("=6I", data.raw)
+    return eff0 | eff1 << 32, prm0 | prm1 << 32

@@ -302,3 +302,40 @@ def child_main(job: dict, result_fd: int, workdir: str, jail: Jail, control_fd: 
         status = 70
     finally:
         os._exit(status)
+
+
+def probe_main(modules: list[str], files: list[str], result_fd: int, workdir: str, jail: Jail, limits: Limits) -> None:
+    """A confined child that runs no submission code: can it import ``modules`` and read ``files``?
+
+    Tells a grader fault from a student's doing (``grader.sandbox.faults``): writes one frame,
+    ``{name or path: "" when it worked, else the error}``. Never returns.
+    """
+    status = 0
+    server = os.getppid()
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.setsid()
+        os.chdir(workdir)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        jail.enter(limits, workdir=workdir, keep_fds=(result_fd,), server=server)
+        found = {}
+        for name in modules:
+            try:
+                importlib.import_module(name)
+                found[name] = ""
+            except BaseException as e:
+                found[name] = calls.safe_str(e, 300)
+        for path in files:
+            try:
+                with open(path, "rb") as f:
+                    f.read(1)
+                found[path] = ""
+            except BaseException as e:
+                found[path] = calls.safe_str(e, 300)
+        write_fd(result_fd, codec.encode(found))
+    except BaseException:
+        status = 70
+    finally:
+        os._exit(status)

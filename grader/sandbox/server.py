@@ -141,6 +141,8 @@ class Server:
             if self.lazy and _mentions(message["submission"], self.lazy):
                 return self.grade_in_zygote(message)
             return self.grade(message)
+        if op == "probe":
+            return self.probe(message)
         return pack_envelope({"status": "error", "detail": f"unknown request {op!r}"}, [])
 
     def grade_in_zygote(self, message: dict) -> bytes:
@@ -216,6 +218,25 @@ class Server:
                 "cpu": _cpu(resource.getrusage(resource.RUSAGE_CHILDREN)) - _cpu(before),
                 "server_cpu": _cpu(resource.getrusage(resource.RUSAGE_SELF))}
         return pack_envelope(meta, [load["frame"], *(blob for _, blob in results)])
+
+    def probe(self, message: dict) -> bytes:
+        """Whether a confined child that runs no submission code can import ``modules`` and read
+        ``files``; one frame, ``{name or path: "" or the error}`` (see ``runner.probe_main``)."""
+        limits = runner.limits_of({"limits": message["limits"], "cpu_seconds": math.ceil(float(message["timeout"]))})
+        workdir = self._workdir()
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_fd)
+            runner.probe_main(list(message.get("modules") or []), list(message.get("files") or []), write_fd,
+                              workdir, self.jail, limits)
+        os.close(write_fd)
+        child = Child.adopt(pid, read_fd)
+        frame, status = child.next(float(message["timeout"]))
+        detail = "" if status == "ok" else self._detail(status, float(message["timeout"]), child)
+        self._end(child)
+        self._clean(workdir)
+        return pack_envelope({"status": status, "detail": detail}, [frame or b""])
 
     def _stage(self, child: Child, timeout: float) -> tuple[bytes | None, str]:
         """The child's next frame and its status; ``left_running`` if the child has started

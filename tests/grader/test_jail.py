@@ -271,3 +271,50 @@ def test_a_child_cannot_read_a_file_through_the_servers_output_tail(tmp_path):
         reply = sandbox.run(request)
     assert reply["status"] == "ok", reply
     assert "TOP-SECRET" not in reply["output"]
+
+
+@root_only
+@needs_landlock
+def test_a_child_reads_allowed_code_behind_a_private_folder_but_not_what_etc_keeps_private(world_tmp):
+    """A module in a 0700 folder the server imported from: the sandbox uid cannot pass through,
+    so children keep CAP_DAC_READ_SEARCH alone, under Landlock, which still hides the rest."""
+    private = world_tmp / "private"
+    (private / "site" / "privatemod").mkdir(parents=True)
+    (private / "site" / "privatemod" / "__init__.py").write_text("VALUE = 42\n")
+    (private / "site" / "privatemod" / "lazy.py").write_text("LAZY = 7\n")
+    (private / "secret.txt").write_text("not for children\n")
+    private.chmod(0o700)
+    base = world_tmp / "base"
+    base.mkdir(mode=0o777)
+    base.chmod(0o777)
+
+    def server():
+        import sys
+
+        sys.path.append(str(private / "site"))
+        import privatemod  # noqa: F401  (the server imported it: its site folder is a root)
+
+        j = Jail.for_server(uid=1, base=str(base))
+        workdir = os.path.join(str(base), "work")
+        os.mkdir(workdir)
+        os.chown(workdir, j.uid, j.uid)
+        os.chdir(workdir)
+
+        def attempt():
+            from grader.sandbox import reach
+
+            return {"lazy": outcome(lambda: __import__("privatemod.lazy")),
+                    "secret": outcome(lambda: open(private / "secret.txt").read()),
+                    "shadow": outcome(lambda: open("/etc/shadow").read()),
+                    "write": outcome(lambda: open(private / "site" / "new.py", "w")),
+                    "capabilities": reach.capabilities(), "uid": os.getuid()}
+        return {"active": j.active, "child": confined(j, workdir, attempt)}
+
+    got = in_a_server(server)
+    assert "error" not in got, got
+    child = got["child"]
+    assert "read-search capability" in got["active"], got
+    assert "error" not in child, child
+    assert child["lazy"] == "allowed" and child["uid"] in jail.UID_POOL
+    assert child["secret"] == child["shadow"] == child["write"] == "denied", child
+    assert child["capabilities"] == [1 << 2, 1 << 2]  # CAP_DAC_READ_SEARCH, nothing else
