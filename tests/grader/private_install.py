@@ -46,11 +46,15 @@ def install(project: Path, *, python: str, uid: int | None = None) -> Path:
     installed editable by pip; returns its interpreter.
 
     Raises:
-        subprocess.CalledProcessError: a step failed (its output in the message).
+        subprocess.CalledProcessError: a step failed (its ``stderr`` says why).
     """
     env = environment(project)
-    run = lambda *cmd: subprocess.run([*as_user(uid), *cmd], cwd=project, env=env, check=True,  # noqa: E731
-                                      capture_output=True, text=True)
+
+    def run(*cmd):
+        proc = subprocess.run([*as_user(uid), *cmd], cwd=project, env=env, capture_output=True, text=True)
+        if proc.returncode:
+            raise subprocess.CalledProcessError(proc.returncode, cmd, proc.stdout, proc.stderr[-3000:])
+        return proc
     run(python, "-m", "venv", "--without-pip", str(project / ".venv"))
     venv_python = project / ".venv" / "bin" / "python"
     site = run(str(venv_python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").stdout.strip()

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from course import exercises
-from grader import sample_models, solutions
+from grader import sample_models, samples, solutions
 from grader.sandbox import faults, reach
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -34,6 +34,15 @@ def private_folder():
     """A ``mktemp -d`` folder: 0700, so other users cannot even pass through it."""
     path = Path(tempfile.mkdtemp(prefix="private-install-"))
     assert path.stat().st_mode & 0o777 == 0o700
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def users_private_folder():
+    """A ``mktemp -d`` folder of the ordinary user ``NOBODY`` (0700, theirs)."""
+    path = Path(tempfile.mkdtemp(prefix="private-install-user-"))
+    os.chown(path, NOBODY, NOBODY)
     yield path
     shutil.rmtree(path, ignore_errors=True)
 
@@ -84,46 +93,48 @@ def test_as_root_a_copy_in_a_private_folder_grades_every_solution_at_full_marks(
 
 
 @root_only
-def test_as_an_ordinary_user_a_copy_in_their_private_folder_grades_every_solution_at_full_marks(private_folder):
+def test_as_an_ordinary_user_a_copy_in_their_private_folder_grades_every_solution_at_full_marks(
+        users_private_folder):
     python = private_install.same_minor_python()
     if python is None:
         pytest.skip("no Python of this version that other users can run (this one lives in a private folder)")
-    folder = private_folder / "user"
-    folder.mkdir(mode=0o700)
+    folder = users_private_folder
     assert_full_marks_without_notes(grade_every_solution(folder, python, NOBODY))
 
 
 @root_only
-def test_an_allowed_module_the_sandbox_cannot_read_is_a_grader_fault_regraded_later(private_folder):
-    """``course.plots`` made unreadable: the solution notebook imports it. The run must say so
-    loudly (exit 1, no score written as the student's), and the next run grades it again."""
+def test_an_allowed_module_the_sandbox_cannot_read_is_a_grader_fault_regraded_later(users_private_folder):
+    """A module of the course package the grader's own process never imports, made unreadable:
+    a submission importing it must not lose points. The run says so loudly (exit 1, no score
+    written as the student's), and the next run grades it again."""
     python = private_install.same_minor_python()
     if python is None:
         pytest.skip("no Python of this version that other users can run")
-    folder = private_folder / "fault"
-    folder.mkdir(mode=0o700)
+    folder = users_private_folder
     project = private_install.copy_project(folder / "project")
-    classes = folder / "classes"
-    class_dir = solution_class(project, "a1_neuron", classes)
+    helper = project / "course" / "lesson_helper.py"
+    helper.write_text("BIAS_IS_MINUS_THRESHOLD = True\n")
+    class_dir = folder / "classes" / "a1_neuron"
+    submission = samples.write_py(class_dir / "honest_student", "a1_neuron")
+    submission.write_text("from course import lesson_helper\n" + submission.read_text())
     subprocess.run(["chown", "-R", f"{NOBODY}:{NOBODY}", str(folder)], check=True)
     venv_python = private_install.install(project, python=python, uid=NOBODY)
-    plots = project / "course" / "plots" / "__init__.py"
-    plots.chmod(0)  # as this user, the grader (and its sandbox) can no longer read it
+    helper.chmod(0)  # this user (the grader's, and so its sandbox's) can no longer read it
     out = folder / "out"
     proc = private_install.grade(project, venv_python, "a1_neuron", class_dir, out, uid=NOBODY)
     assert proc.returncode == 1, (proc.stdout[-2000:], proc.stderr[-2000:])
-    assert "GRADER FAULT" in proc.stderr and "reference_solution" in proc.stderr
-    saved = private_install.results(out)["reference_solution"]
-    assert "course/plots/__init__.py" in saved["extra_data"]["grader_fault"], saved
+    assert "GRADER FAULT" in proc.stderr and "honest_student" in proc.stderr, proc.stderr
+    saved = private_install.results(out)["honest_student"]
+    assert "course/lesson_helper.py" in saved["extra_data"]["grader_fault"], saved
     assert saved["extra_data"]["fingerprint"] == ""
     row = next(csv.DictReader((out / "grades.csv").open()))
     assert row["score"] == "" and row["sigmoid"] == ""  # no zero in the gradebook
 
-    plots.chmod(0o644)
+    helper.chmod(0o644)
     proc = private_install.grade(project, venv_python, "a1_neuron", class_dir, out, uid=NOBODY)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "graded 1, reused 0" in proc.stdout
-    assert_full_marks_without_notes({"a1_neuron": private_install.results(out)["reference_solution"]})
+    assert_full_marks_without_notes({"a1_neuron": private_install.results(out)["honest_student"]})
 
 
 @root_only
