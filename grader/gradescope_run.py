@@ -21,7 +21,7 @@ from pathlib import Path
 from course import exercises
 from grader import grade as grading
 from grader.grade import grade
-from grader.results import atomic_write
+from grader.results import atomic_write, grader_fault
 
 
 def student_name(root: Path) -> str:
@@ -79,7 +79,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     target = Path(args.root) / "results" / "results.json"
     try:
-        results, status = run(args.assignment, Path(args.root), seed=args.seed), 0
+        results = run(args.assignment, Path(args.root), seed=args.seed)
+        status = 1 if grader_fault(results) else 0  # the grader's installation failed, not the student
     except Exception as e:
         traceback.print_exc(file=sys.stdout)
         results, status = fault(args.assignment, type(e).__name__), 1

@@ -12,6 +12,10 @@
     processes. Hidden: the ``grader`` package, ``solutions/``, the repository's ``.git``,
     ``course/exercises`` (hints), ``course/fixtures`` (public answers), TensorFlow/Keras, other
     students' folders, the grader's output folder and ``/proc``.
+The read-only trees are where the modules really are, wherever the project is installed
+(``reach.readable_roots``); when the sandbox uid cannot reach one (a private folder above it),
+children keep ``CAP_DAC_READ_SEARCH`` alone under Landlock, and without Landlock a server whose
+sandbox uid cannot read what children need refuses to start (see ``grader.sandbox.reach``).
 ``Jail.enter(limits)`` runs in each child after it has read its submission: rlimits, no new
 privileges, the Landlock domain, the drop to the worker's uid, a scrubbed environment, and every
 inherited file descriptor but the ones it needs closed. ``Jail.reap()`` runs in the server after
