@@ -18,7 +18,7 @@ from course.exercises.base import Assignment
 from grader.feedback import text
 from grader.pictures import data_uri, png
 from grader.pictures.generic import new_figure
-from grader.results import atomic_write
+from grader.results import atomic_write, grader_fault
 
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;
@@ -38,7 +38,7 @@ def _tests(saved: dict) -> dict[str, dict]:
 
 def summarize(saved: list[dict], assignment: Assignment) -> dict:
     """The numbers on the page, as plain data (also what the tests check)."""
-    scores = [float(s.get("score") or 0.0) for s in saved]
+    scores = [float(s.get("score") or 0.0) for s in saved if not grader_fault(s)]  # a fault has no score
     passed = Counter()
     hints = Counter()
     unreadable = []

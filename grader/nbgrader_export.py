@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course import exercises
-from grader.results import readable
+from grader.results import grader_fault, readable
 from grader.solutions import notebook_path
 
 _CHECK_CALL = re.compile(r"""\bcheck\(\s*["']([^"']+)["']""")
@@ -131,6 +131,8 @@ def export(assignment_id: str, graded: Path, db_url: str) -> Exported:
         for gc in cells.values():
             gb.update_or_create_grade_cell(gc.name, notebook, assignment_id, max_score=gc.points, cell_type="code")
         for result in saved:
+            if grader_fault(result):  # not graded: no score to put in the gradebook (the next run grades it)
+                continue
             student = readable(str(result["extra_data"]["student"]))
             gb.update_or_create_student(student)
             try:

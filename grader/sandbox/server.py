@@ -222,6 +222,8 @@ class Server:
     def probe(self, message: dict) -> bytes:
         """Whether a confined child that runs no submission code can import ``modules`` and read
         ``files``; one frame, ``{name or path: "" or the error}`` (see ``runner.probe_main``)."""
+        if self.single_threaded and threads() != 1:
+            raise RuntimeError(f"this process has {threads()} threads; forking it now could hang the child")
         limits = runner.limits_of({"limits": message["limits"], "cpu_seconds": math.ceil(float(message["timeout"]))})
         workdir = self._workdir()
         read_fd, write_fd = os.pipe()
