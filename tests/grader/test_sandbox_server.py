@@ -238,3 +238,21 @@ def test_a_child_does_not_outlive_its_stopped_server(tmp_path, plan, how):
         assert time.monotonic() < deadline, f"the child outlived its server ({how.name})"
         time.sleep(0.05)
     box.close()
+
+
+def test_a_probe_child_runs_no_submission_code_and_is_confined_like_the_others(sandbox, tmp_path):
+    """What ``grader.sandbox.faults`` asks before calling an import failure the grader's fault."""
+    from grader import solutions
+    from grader.sandbox.jail import landlock_abi
+
+    got = sandbox.probe(modules=["course.plots", "csv", "course.fixtures", "no_such_module_here"],
+                        files=[str(solutions.notebook_path("a1_neuron")), os.path.realpath(__file__)])
+    assert got["course.plots"] == got["csv"] == ""
+    assert "can't be imported while grading" in got["course.fixtures"]
+    assert got["no_such_module_here"].startswith("ModuleNotFoundError")
+    if landlock_abi():  # hidden: the solutions and the tests
+        assert all(got[path] for path in (str(solutions.notebook_path("a1_neuron")), os.path.realpath(__file__))), got
+    # the server goes on grading afterwards
+    sub = samples.write_py(tmp_path / "after_probe", "a1_neuron")
+    reply = decode_reply(sandbox.grade(str(sub)))
+    assert reply["status"] == "ok" and all(f["status"] == "ok" for f in reply["functions"])
