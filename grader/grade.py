@@ -76,6 +76,8 @@ def judge_reply(sub: Submission, plan: Plan, reply: dict, *, fingerprint: str,
                            seconds=float(reply.get("seconds") or 0.0))
     if checker is not None and reply.get("status") == "ok":
         needs_of = {f["name"]: tuple(f.get("needs") or ()) for f in plan.functions}
+        # the loads' notes are merged: an import that fails while loading may be any server's
+        needs_of[""] = tuple(sorted({n for needs in needs_of.values() for n in needs}))
         result.grader_fault = checker.fault(reply, needs_of)
         if result.grader_fault:
             result.fingerprint = ""
