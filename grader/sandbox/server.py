@@ -1,9 +1,9 @@
 """The fork server: a warm NumPy process that grades each submission in a fresh, confined child.
 
 Started by ``grader.sandbox.client`` as ``python -m grader.sandbox.server [--uid 1] [--preload M
-...] [--lazy M ...]``. It never imports TensorFlow (unless it preloads Keras for an exercise that
-needs it, e.g. A4's ``build_model``) nor any reference answer, so a child forked from it has
-nothing to find. Its children are confined by ``grader.sandbox.jail`` (set up once here). It
+...] [--lazy M ...]``. It never imports TensorFlow (a server for an exercise that needs Keras,
+A4's ``build_model``, preloads Keras on its NumPy backend) nor any reference answer, so a child
+forked from it has nothing to find. Its children are confined by ``grader.sandbox.jail`` (set up once here). It
 reads length-prefixed frames on stdin:
 
 - ``{"op": "configure", "group": str, "functions": [...], "limits": {...}, "load_timeout": s}``
@@ -47,6 +47,7 @@ import sys
 import time
 
 from course import codec
+from grader.quiet import stderr_silenced
 from grader.sandbox import runner
 from grader.sandbox.child import MAX_RESULT_BYTES, Child
 from grader.sandbox.frames import HEADER, pack_envelope, read_frame, write_frame  # noqa: F401  (re-exported)
@@ -56,7 +57,9 @@ from grader.sandbox.processes import describe_exit, kill, tmp
 MAX_SUBMISSION_BYTES = 128 * 2**20
 """the most all of a submission's results may take together (they travel in one reply)"""
 OUTPUT_TAIL = 2000
-KERAS_PACKAGES = ("tensorflow", "keras", "tf_keras", "tensorboard")
+KERAS_PACKAGES = ("keras", "jax", "tensorflow", "tf_keras", "tensorboard")
+"""readable by the children of a Keras server: Keras, the JAX parts its NumPy backend imports,
+and TensorFlow for a submission that imports it itself"""
 STDLIB_PRELOAD = ("math", "cmath", "random", "itertools", "functools", "collections", "statistics", "time",
                   "copy", "operator", "typing", "dataclasses", "heapq", "bisect", "string", "re", "json",
                   "fractions", "decimal", "numbers", "secrets", "glob", "warnings", "enum", "abc", "tempfile",
@@ -80,8 +83,10 @@ def preload(modules=()) -> None:
 
     np.random.default_rng(0)
     for name in modules:
-        if name in ("keras", "tensorflow"):
+        if name == "keras":
             preload_keras()
+        elif name == "tensorflow":
+            preload_tensorflow()
         elif name == "matplotlib":
             import matplotlib
 
@@ -92,18 +97,32 @@ def preload(modules=()) -> None:
 
 
 def preload_keras() -> None:
-    """Import TensorFlow and Keras, without starting TensorFlow's runtime, so children start warm.
+    """Import Keras on its NumPy backend, so children build and run students' models cheaply.
 
-    Forking is safe only while this process has a single thread: TensorFlow starts its thread
-    pools on the first operation, which must therefore happen in each child, never here (a
-    child forked after it would hang). ``Server.grade`` checks before every fork.
+    ``build_model`` is judged by the model's layers, parameter count, compile state and outputs
+    for given weights: all of that is Keras's own code on any backend, and the NumPy backend
+    needs no runtime to start. With TensorFlow as the backend, every child started TensorFlow's
+    runtime afresh (a child forked after it started would hang) and every fork copied a process
+    three times the size. TensorFlow is not imported here; a submission that imports it itself
+    still can (its ``tf.keras`` is this same Keras). The server stays single-threaded, which
+    ``Server.grade`` checks before every fork.
     """
-    from grader.quiet import keras
+    os.environ["KERAS_BACKEND"] = "numpy"  # read once, when Keras is first imported
+    with stderr_silenced():
+        import keras  # noqa: F401
 
-    keras(initialize=False)
     from course import data, models  # noqa: F401  (the adapters the children call)
 
     data.load_mnist()  # read once here; children share the pages
+
+
+def preload_tensorflow() -> None:
+    """Import TensorFlow quietly without starting its runtime (each child starts its own), for
+    the submissions of a Keras server that import TensorFlow themselves (a zygote's ``lazy``)."""
+    with stderr_silenced():
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")
 
 
 def threads() -> int:
