@@ -19,6 +19,7 @@ fails, with a message naming what to install.
 """
 from __future__ import annotations
 
+import encodings.cp437  # noqa: F401  (zipfile decodes member names with it: loaded with this module, not on first use)
 import io
 import json
 import os
@@ -141,10 +142,11 @@ def load_network(source: str | os.PathLike | bytes) -> Network:
     _json(members, "metadata.json")
     layers, compiled = parse_config(config)  # first: an unknown layer is refused by its name
     _check_modules(config)
-    weights, biases = read_weights(members["model.weights.h5"], layers)
+    described = [_described(layer) for layer in layers if layer["class"] != "InputLayer"]  # as Keras lists them
+    weights, biases = read_weights(members["model.weights.h5"], layers)  # folds Activation layers into Dense ones
     dense = [layer for layer in layers if layer["class"] == "Dense"]
     return Network(weights, biases, [layer["activation"] for layer in dense], [layer["dtype"] for layer in dense],
-                   [_described(layer) for layer in layers if layer["class"] != "InputLayer"], compiled)
+                   described, compiled)
 
 
 def read_members(source: str | os.PathLike | bytes) -> dict[str, bytes]:
@@ -272,12 +274,9 @@ def parse_config(config: dict) -> tuple[list[dict], bool]:
     if unknown:
         raise KerasFileError(f"the Sequential's configuration has entries this reader can't vouch for: {sorted(unknown)}")
     _dtype_name(body.get("dtype"), "the model")
-    n_in = _input_size(body, config)
-    layers: list[dict] = []
-    for i, entry in enumerate(body["layers"]):
-        layers.append(_layer(entry, i))
-        if layers[-1]["class"] == "InputLayer":
-            n_in = _shape_size(layers[-1].pop("shape"), f"the InputLayer's shape")
+    layers = [_layer(entry, i) for i, entry in enumerate(body["layers"])]  # first: a foreign layer is named
+    inputs = [layer.pop("shape") for layer in layers if layer["class"] == "InputLayer"]
+    n_in = _shape_size(inputs[0], "the InputLayer's shape") if inputs else _input_size(body, config)
     dense = [layer for layer in layers if layer["class"] == "Dense"]
     if not dense:
         raise KerasFileError("the model has no Dense layer")
@@ -288,7 +287,7 @@ def parse_config(config: dict) -> tuple[list[dict], bool]:
         layer["n_in"], n_in = n_in, layer["units"]
     if sum(layer["n_in"] * layer["units"] + layer["units"] for layer in dense) > MAX_PARAMETERS:
         raise KerasFileError(f"the model has more than {MAX_PARAMETERS:,} parameters; this is not a course network")
-    return layers, config.get("compile_config") is not None
+    return layers, bool(config.get("compile_config"))  # {} when model.compile was never called
 
 
 def _shape_size(shape, what: str) -> int:
@@ -346,7 +345,12 @@ def _described(layer: dict) -> dict:
             "use_bias": layer["use_bias"], "kernel_shape": shape}
 
 
-def _h5py():
+def h5py_module():
+    """``h5py``, imported on first use.
+
+    Raises:
+        KerasFileError: h5py is not installed (the message says what to install).
+    """
     try:
         import h5py
     except ImportError:
@@ -366,7 +370,7 @@ def read_weights(data: bytes, layers: list[dict]) -> tuple[list[np.ndarray], lis
         KerasFileError: not HDF5, a link or external storage, an unexpected group, a wrong
             shape or dtype, or weights that are not finite.
     """
-    h5py = _h5py()
+    h5py = h5py_module()
     try:
         f = h5py.File(io.BytesIO(data), "r")
     except Exception as e:  # h5py raises OSError, ValueError... for a damaged file

@@ -116,6 +116,17 @@ def preload_keras() -> None:
     data.load_mnist()  # read once here; children share the pages
 
 
+def preload_readers() -> None:
+    """Import what reads a saved model file (``course.kerasfile`` and h5py), once, before forking:
+    a child may be unable to read the installed packages, and importing per child costs more."""
+    from course import kerasfile
+
+    try:
+        kerasfile.h5py_module()
+    except kerasfile.KerasFileError:
+        pass  # not installed: each file is refused with the message that says what to install
+
+
 def preload_tensorflow() -> None:
     """Import TensorFlow quietly without starting its runtime (each child starts its own), for
     the submissions of a Keras server that import TensorFlow themselves (a zygote's ``lazy``)."""
@@ -153,6 +164,8 @@ class Server:
             self.groups[message.get("group") or ""] = {k: message[k] for k in ("functions", "limits", "load_timeout")
                                                        if k in message}
             self.stop_zygote()  # it holds the old configuration
+            if any(f.get("artifact") for f in message.get("functions") or ()):
+                preload_readers()
             gc.freeze()  # the configuration too: a child's collections never walk it
             return pack_envelope({"status": "ok", "detail": ""}, [])
         if op == "grade":
