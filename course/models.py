@@ -12,6 +12,7 @@ The course's weight convention is ``W`` of shape ``(n_out, n_in)``; a Keras ``De
 """
 from __future__ import annotations
 
+import functools
 import sys
 
 import numpy as np
@@ -119,6 +120,21 @@ def built_model(build_model, weights, biases, x) -> dict:
     return result
 
 
+@functools.lru_cache(maxsize=2)
+def mnist_test_inputs(dtype: str = "float32") -> np.ndarray:
+    """The 10,000 MNIST test digits as a saved model is evaluated on them, (10000, 784) in [0, 1].
+
+    ``x / 255.0`` cast to ``dtype``, the model's first layer's float type, as Keras's ``predict``
+    casts it. Cached and read-only: a fork server computes it once and its children share it.
+    """
+    from course.data import load_mnist
+
+    (_, _), (x_test, _) = load_mnist()
+    x = (x_test.reshape(-1, 784) / 255.0).astype(dtype)
+    x.flags.writeable = False
+    return x
+
+
 def saved_model(path) -> dict:
     """Adapter for a saved model file (``digits.keras``): read it safely, predict the MNIST test set.
 
@@ -129,7 +145,6 @@ def saved_model(path) -> dict:
         ``{"model": describe(model), "outputs": (10000, n_out) array or None, "problem": str}``.
     """
     from course import kerasfile
-    from course.data import load_mnist
 
     result = {"model": None, "outputs": None, "problem": ""}
     try:
@@ -138,9 +153,8 @@ def saved_model(path) -> dict:
         result["problem"] = f"was refused: {str(e)[:400]}"  # our own message: no need for its type
         return result
     result["model"] = network.describe()
-    (_, _), (x_test, _) = load_mnist()
     try:
-        result["outputs"] = np.asarray(network.feedforward(x_test.reshape(-1, 784) / 255.0))
+        result["outputs"] = np.asarray(network.feedforward(mnist_test_inputs(network.dtypes[0])))
     except ValueError as e:
         result["problem"] = f"could not predict 784-pixel digits: {safe_str(e, 300)}"
     return result

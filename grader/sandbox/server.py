@@ -117,9 +117,12 @@ def preload_keras() -> None:
 
 
 def preload_readers() -> None:
-    """Import what reads a saved model file (``course.kerasfile`` and h5py), once, before forking:
-    a child may be unable to read the installed packages, and importing per child costs more."""
-    from course import kerasfile
+    """Import what reads a saved model file (``course.kerasfile`` and h5py) and prepare the test
+    digits it is evaluated on, once, before forking: a child may be unable to read the installed
+    packages, and doing it in every child would cost each one more than grading the file."""
+    from course import kerasfile, models
+
+    models.mnist_test_inputs("float32")
 
     try:
         kerasfile.h5py_module()
