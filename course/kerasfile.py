@@ -205,9 +205,15 @@ def _json(members: dict[str, bytes], name: str) -> dict:
     return value
 
 
-def _check_modules(node, where: str = "config.json") -> None:
+def _check_modules(node, where: str = "config.json", depth: int = 0) -> None:
     """Refuse any object in the configuration that is not one of Keras's own (custom, registered,
-    or a Python function): safe_mode refuses those, and this reader builds none of them anyway."""
+    or a Python function): safe_mode refuses those, and this reader builds none of them anyway.
+
+    The compile settings are left out: they are never read here (only whether there are any),
+    and Keras loading with ``compile=False`` ignores them too, so a custom loss costs nothing.
+    """
+    if depth > 32:
+        raise KerasFileError(f"{where} nests objects deeper than a saved model does")
     if isinstance(node, dict):
         if "module" in node or "class_name" in node:
             module, cls = node.get("module"), node.get("class_name")
@@ -218,10 +224,11 @@ def _check_modules(node, where: str = "config.json") -> None:
                 raise KerasFileError(f"{where} refers to a registered custom object {node.get('registered_name')!r}; "
                                      "only Keras's own layers are accepted")
         for key, value in node.items():
-            _check_modules(value, where)
+            if not (depth == 0 and key == "compile_config"):
+                _check_modules(value, where, depth + 1)
     elif isinstance(node, list):
         for value in node:
-            _check_modules(value, where)
+            _check_modules(value, where, depth + 1)
 
 
 _DENSE_KEYS = {"name", "trainable", "dtype", "units", "activation", "use_bias", "kernel_initializer",

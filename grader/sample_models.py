@@ -144,7 +144,7 @@ def artifacts(assignment_id: str) -> dict[str, Path]:
     return {"digits.keras": reference_file()} if assignment_id == ASSIGNMENT else {}
 
 
-def _rezip(base: Path, target: Path, *, replace: dict[str, bytes] | None = None, extra: dict[str, bytes] | None = None,
+def rezip(base: Path, target: Path, *, replace: dict[str, bytes] | None = None, extra: dict[str, bytes] | None = None,
            compression: int = zipfile.ZIP_STORED) -> Path:
     """``base`` (a ``.keras`` zip) written to ``target`` with some members replaced or added."""
     with zipfile.ZipFile(base) as z:
@@ -158,14 +158,14 @@ def _rezip(base: Path, target: Path, *, replace: dict[str, bytes] | None = None,
     return target
 
 
-def _edited_config(base: Path, edit) -> bytes:
+def edited_config(base: Path, edit) -> bytes:
     with zipfile.ZipFile(base) as z:
         config = json.loads(z.read("config.json"))
     edit(config)
     return json.dumps(config).encode()
 
 
-def _edited_weights(base: Path, edit) -> bytes:
+def edited_weights(base: Path, edit) -> bytes:
     """``model.weights.h5`` of ``base`` after ``edit(h5py.File)``."""
     import h5py
 
@@ -177,7 +177,7 @@ def _edited_weights(base: Path, edit) -> bytes:
     return buffer.getvalue()
 
 
-def _dense_configs(config: dict) -> list[dict]:
+def dense_configs(config: dict) -> list[dict]:
     return [layer for layer in config["config"]["layers"] if layer["class_name"] == "Dense"]
 
 
@@ -201,33 +201,33 @@ def _replace_dataset(f, path: str, **kwargs) -> None:
 
 
 HOSTILE_FILES = {
-    "extra_member": lambda base, t: _rezip(base, t, extra={"assets/run_me.py": b"import os\nos.system('id')\n"}),
-    "zip_bomb": lambda base, t: _rezip(base, t, replace={"model.weights.h5": bytes(60 * 2**20)},
+    "extra_member": lambda base, t: rezip(base, t, extra={"assets/run_me.py": b"import os\nos.system('id')\n"}),
+    "zip_bomb": lambda base, t: rezip(base, t, replace={"model.weights.h5": bytes(60 * 2**20)},
                                       compression=zipfile.ZIP_DEFLATED),
     "not_a_zip": lambda base, t: _write(t, b"PK\x03\x04" + bytes(500)),
-    "malformed_hdf5": lambda base, t: _rezip(base, t, replace={"model.weights.h5": b"\x89HDF\r\n\x1a\n" + bytes(range(256)) * 40}),
-    "custom_object": lambda base, t: _rezip(base, t, replace={"config.json": _edited_config(base, lambda c: _dense_configs(c)[0].update(
+    "malformed_hdf5": lambda base, t: rezip(base, t, replace={"model.weights.h5": b"\x89HDF\r\n\x1a\n" + bytes(range(256)) * 40}),
+    "custom_object": lambda base, t: rezip(base, t, replace={"config.json": edited_config(base, lambda c: dense_configs(c)[0].update(
         module="evil.layers", registered_name="Custom>Dense"))}),
-    "custom_activation": lambda base, t: _rezip(base, t, replace={"config.json": _edited_config(base, lambda c: _dense_configs(c)[0][
+    "custom_activation": lambda base, t: rezip(base, t, replace={"config.json": edited_config(base, lambda c: dense_configs(c)[0][
         "config"].update(activation={"module": "builtins", "class_name": "function", "config": "print",
                                      "registered_name": "function"}))}),
-    "functional_model": lambda base, t: _rezip(base, t, replace={"config.json": _edited_config(base, lambda c: c.update(
+    "functional_model": lambda base, t: rezip(base, t, replace={"config.json": edited_config(base, lambda c: c.update(
         class_name="Functional"))}),
-    "unknown_setting": lambda base, t: _rezip(base, t, replace={"config.json": _edited_config(base, lambda c: _dense_configs(c)[0][
+    "unknown_setting": lambda base, t: rezip(base, t, replace={"config.json": edited_config(base, lambda c: dense_configs(c)[0][
         "config"].update(call_hook="os.system"))}),
-    "mixed_precision": lambda base, t: _rezip(base, t, replace={"config.json": _edited_config(base, lambda c: _dense_configs(c)[0][
+    "mixed_precision": lambda base, t: rezip(base, t, replace={"config.json": edited_config(base, lambda c: dense_configs(c)[0][
         "config"].update(dtype={"module": "keras", "class_name": "DTypePolicy", "config": {"name": "mixed_float16"},
                                 "registered_name": None}))}),
-    "nan_weights": lambda base, t: _rezip(base, t, replace={"model.weights.h5": _edited_weights(base, lambda f: _replace_dataset(
+    "nan_weights": lambda base, t: rezip(base, t, replace={"model.weights.h5": edited_weights(base, lambda f: _replace_dataset(
         f, "layers/dense/vars/1", data=np.full(16, np.nan, np.float32)))}),
-    "integer_weights": lambda base, t: _rezip(base, t, replace={"model.weights.h5": _edited_weights(base, lambda f: _replace_dataset(
+    "integer_weights": lambda base, t: rezip(base, t, replace={"model.weights.h5": edited_weights(base, lambda f: _replace_dataset(
         f, "layers/dense/vars/0", data=np.ones((784, 16), np.int32)))}),
-    "shape_mismatch": lambda base, t: _rezip(base, t, replace={"model.weights.h5": _edited_weights(base, lambda f: _replace_dataset(
+    "shape_mismatch": lambda base, t: rezip(base, t, replace={"model.weights.h5": edited_weights(base, lambda f: _replace_dataset(
         f, "layers/dense_1/vars/0", data=np.ones((16, 17), np.float32)))}),
-    "external_link": lambda base, t: _rezip(base, t, replace={"model.weights.h5": _edited_weights(base, _link_out)}),
-    "external_storage": lambda base, t: _rezip(base, t, replace={"model.weights.h5": _edited_weights(base, lambda f: _replace_dataset(
+    "external_link": lambda base, t: rezip(base, t, replace={"model.weights.h5": edited_weights(base, _link_out)}),
+    "external_storage": lambda base, t: rezip(base, t, replace={"model.weights.h5": edited_weights(base, lambda f: _replace_dataset(
         f, "layers/dense/vars/1", shape=(16,), dtype=np.float32, external=[("/etc/hostname", 0, 64)]))}),
-    "extra_weights": lambda base, t: _rezip(base, t, replace={"model.weights.h5": _edited_weights(base, lambda f: f.create_dataset(
+    "extra_weights": lambda base, t: rezip(base, t, replace={"model.weights.h5": edited_weights(base, lambda f: f.create_dataset(
         "layers/lambda/vars/0", data=np.ones(3, np.float32)))}),
 }
 """Model files a grader must refuse, each made from a good ``.keras`` file (``hostile_file``)"""

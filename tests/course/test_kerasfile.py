@@ -145,7 +145,7 @@ def test_every_file_keras_refuses_in_safe_mode_is_refused_here_too(hostile):
 
 
 def test_members_are_size_checked_before_reading(reference, tmp_path):
-    path = sample_models._rezip(reference, tmp_path / "big.keras", replace={"config.json": b" " * (2**20 + 1)})
+    path = sample_models.rezip(reference, tmp_path / "big.keras", replace={"config.json": b" " * (2**20 + 1)})
     with pytest.raises(KerasFileError, match="config.json is 1,048,577 bytes uncompressed"):
         load_network(path)
 
@@ -166,3 +166,28 @@ def test_softmax_and_sigmoid_do_not_overflow():
     with np.errstate(over="raise", invalid="raise"):
         np.testing.assert_allclose(kerasfile.activate("softmax", z), [[1.0, 0.0, 0.0]])
         np.testing.assert_allclose(kerasfile.activate("sigmoid", z), [[1.0, 0.0, 0.5]])
+
+
+def test_compile_settings_are_never_read_so_a_custom_loss_is_no_reason_to_refuse(reference, tmp_path):
+    """Keras, loading with compile=False as the grader did, ignores them too."""
+    def custom_loss(config):
+        config["compile_config"]["loss"] = {"module": "builtins", "class_name": "function", "config": "my_loss",
+                                            "registered_name": "function"}
+
+    path = sample_models.rezip(reference, tmp_path / "m.keras",
+                                replace={"config.json": sample_models.edited_config(reference, custom_loss)})
+    assert load_network(path).compiled
+    keras().saving.load_model(path, safe_mode=True, compile=False)
+
+
+def test_deeply_nested_settings_are_refused_not_a_crash(reference, tmp_path):
+    def nest(config):
+        value = None
+        for _ in range(200):
+            value = {"module": "keras.initializers", "class_name": "Zeros", "config": {"inner": value}}
+        sample_models.dense_configs(config)[0]["config"]["kernel_initializer"] = value
+
+    path = sample_models.rezip(reference, tmp_path / "m.keras",
+                                replace={"config.json": sample_models.edited_config(reference, nest)})
+    with pytest.raises(KerasFileError, match="nests objects deeper"):
+        load_network(path)

@@ -128,3 +128,7 @@ def test_requests_carry_inputs_only_never_answers():
     # the model file is read without Keras (course.kerasfile)
     assert plan.requests["build_model"]["needs"] == ["keras"]
     assert all("needs" not in plan.requests[name] for name in ("backprop", "train", "digits.keras"))
+    # the student's train shares its child (and its CPU limit) with nothing but backprop; the file
+    # is read by a child of its own that loads no submission code
+    assert {g.name: [f["name"] for f in g.functions] for g in plan.groups} == {
+        "": ["backprop", "train"], ":file": ["digits.keras"], "keras": ["build_model"]}
