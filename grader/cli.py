@@ -1,4 +1,5 @@
-"""The instructor's command line: ``grader grade``, ``solutions``, ``assign``, ``fixtures``, ``export``, ``gradescope``.
+"""The instructor's command line: ``grader grade``, ``solutions``, ``assign``, ``fixtures``, ``export``, ``gradescope``,
+``similarity``.
 
 Only argument parsing lives here; each command is a function in its own module.
 """
@@ -75,6 +76,18 @@ def _gradescope(args) -> int:
     return 0
 
 
+def _similarity(args) -> int:
+    from grader import similarity
+
+    done = similarity.run(args.assignment, args.submissions, args.out, pages=args.pages, common=args.common)
+    for a, b, score in done.pairs[:10]:
+        print(f"{score:6.2f}  {a} — {b}")
+    linked = "; the class report links them" if done.linked else ""
+    print(f"compared {done.compared} of {done.students} submissions in {done.seconds:.1f} s; wrote "
+          f"{args.out}/similarity.csv and {len(done.pairs)} pair pages in {args.out}/similarity/{linked}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="grader", description="Autograde the digit-recognizer course against Keras.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -109,7 +122,22 @@ def parser() -> argparse.ArgumentParser:
     z.add_argument("--out", default=".", help="folder for <assignment>-gradescope.zip (default: here)")
     z.add_argument("--seed", type=int, default=0, help="seed for the hidden cases on Gradescope")
     z.set_defaults(run=_gradescope)
+    m = sub.add_parser("similarity", help="rank pairs of submissions by the rare code they share")
+    m.add_argument("assignment", help="assignment id, e.g. a1_neuron")
+    m.add_argument("submissions", help="folder with one sub-folder per student (or nbgrader's submitted/)")
+    m.add_argument("--out", required=True, help="output folder (the `grader grade` one links the results)")
+    m.add_argument("--pages", type=int, default=50, help="pages for the most similar pairs (default 50)")
+    m.add_argument("--common", type=_share, default=0.05,
+                   help="share of the class above which shared code counts for nothing (default 0.05)")
+    m.set_defaults(run=_similarity)
     return p
+
+
+def _share(value: str) -> float:
+    share = float(value)
+    if not 0 < share <= 1:
+        raise argparse.ArgumentTypeError(f"expected a share of the class between 0 and 1; received {value}")
+    return share
 
 
 def main(argv=None) -> int:
