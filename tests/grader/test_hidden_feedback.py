@@ -113,6 +113,6 @@ def test_grader_grade_keeps_hidden_cases_hidden_unless_told(tmp_path, setting):
         assert details["visibility"] == "after_due_date" and label in details["output"]
         assert label in (out / "instructor" / "ada.html").read_text()
     else:
-        assert label in fires["output"] and label in page
+        assert "hidden case (weighted sum exactly 0, threshold 0)" in fires["output"] and label in page
         assert not (out / "instructor").exists()
         assert all(t["visibility"] == "visible" for t in saved["tests"])
