@@ -8,7 +8,8 @@ it) down to 0 (as common as the cut-off), on a log scale. A pair's similarity is
 shares over the geometric mean of the two students' weights (a cosine, 0 to 1), with a pseudo-
 weight ``SMOOTHING`` in the denominator so that one coincidence between two nearly empty
 submissions does not read as a copy. It is computed for the whole file and for each graded
-function; the pair's score is the larger of the file's similarity and its *second* most similar
+function, where a function whose body is the same but for names is at least as similar as that
+body is rare; the pair's score is the larger of the file's similarity and its *second* most similar
 function's (two copied functions out of seven show, one coincidence does not).
 
 Only pairs that share some rare feature are ever formed (through an inverted index), so a class
@@ -72,40 +73,44 @@ def score(documents: list[Document], n_functions: int, *, common: float = COMMON
     """Score the pairs of ``documents``; see the module docstring."""
     n = len(documents)
     cutoff = max(common * n, float(min_common))
-    doc_of, key_of, fn_of, kind_w = [], [], [], []
+    doc_of, key_of, fn_of, kind_w, body = [], [], [], [], []
     for i, d in enumerate(documents):
         for key, (kind, fn) in d.features.items():
             doc_of.append(i)
             key_of.append(key)
             fn_of.append(fn)
             kind_w.append(KIND_WEIGHT[kind])
+            body.append(kind == "body")
     doc_of = np.array(doc_of, dtype=np.int64)
     fn_of = np.array(fn_of, dtype=np.int64)
     keys, inverse, df = np.unique(np.array(key_of, dtype=np.int64), return_inverse=True, return_counts=True)
-    w = np.array(kind_w) * rarity(df, cutoff)[inverse]  # one weight per (document, feature)
+    rare = rarity(df, cutoff)[inverse]
+    w = np.array(kind_w) * rare  # one weight per (document, feature)
 
     totals = np.bincount(doc_of, w, minlength=n)
     fn_totals = np.zeros((n, n_functions))
     inside = fn_of != NO_FUNCTION
     np.add.at(fn_totals, (doc_of[inside], fn_of[inside]), w[inside])
 
-    pair_keys, pair_fn, pair_w = _shared(doc_of, fn_of, w, inverse, df, cutoff, n)
-    pairs = _pairs(pair_keys, pair_fn, pair_w, totals, fn_totals, n, n_functions)
+    pair_keys, pair_fn, pair_w, pair_body = _shared(doc_of, fn_of, w, np.where(body, rare, 0.0), inverse, df,
+                                                    cutoff, n)
+    pairs = _pairs(pair_keys, pair_fn, pair_w, pair_body, totals, fn_totals, n, n_functions)
     key_w = np.zeros(len(keys))
     key_w[inverse] = w  # every document holding a feature gives it the same weight
     return Scores(pairs, dict(zip(keys.tolist(), key_w.tolist())), cutoff)
 
 
-def _shared(doc_of, fn_of, w, inverse, df, cutoff, n):
-    """(pair key a*n+b, function or NO_FUNCTION, weight) for each rare feature two documents share."""
+def _shared(doc_of, fn_of, w, body, inverse, df, cutoff, n):
+    """(pair key a*n+b, function or NO_FUNCTION, weight, rarity if it is a function's whole ``body``)
+    for each rare feature two documents share."""
     order = np.argsort(inverse, kind="stable")  # postings: documents grouped by feature
     counts = df[inverse[order]]
-    out_keys, out_fn, out_w = [], [], []
+    out_keys, out_fn, out_w, out_body = [], [], [], []
     for size in np.unique(df):
         if size < 2 or size > cutoff:
             continue
         rows = order[counts == size].reshape(-1, size)  # (features of this size, size)
-        docs, fns, weights = doc_of[rows], fn_of[rows], w[rows[:, 0]]
+        docs, fns, weights, bodies = doc_of[rows], fn_of[rows], w[rows[:, 0]], body[rows[:, 0]]
         if not weights.any():
             continue
         i, j = np.triu_indices(size, 1)
@@ -114,12 +119,13 @@ def _shared(doc_of, fn_of, w, inverse, df, cutoff, n):
         out_keys.append((a * n + b).ravel())
         out_fn.append(np.where(fa == fb, fa, NO_FUNCTION).ravel())
         out_w.append(np.repeat(weights, len(i)))
+        out_body.append(np.repeat(bodies, len(i)))
     if not out_keys:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-    return np.concatenate(out_keys), np.concatenate(out_fn), np.concatenate(out_w)
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
+    return np.concatenate(out_keys), np.concatenate(out_fn), np.concatenate(out_w), np.concatenate(out_body)
 
 
-def _pairs(pair_keys, pair_fn, pair_w, totals, fn_totals, n, n_functions) -> list[Pair]:
+def _pairs(pair_keys, pair_fn, pair_w, pair_body, totals, fn_totals, n, n_functions) -> list[Pair]:
     unique, inv = np.unique(pair_keys, return_inverse=True)
     shared = np.bincount(inv, pair_w, minlength=len(unique))
     inside = pair_fn != NO_FUNCTION
@@ -127,7 +133,9 @@ def _pairs(pair_keys, pair_fn, pair_w, totals, fn_totals, n, n_functions) -> lis
                             minlength=len(unique) * n_functions).reshape(len(unique), n_functions)
     a, b = unique // n, unique % n
     file = shared / (np.sqrt(totals[a] * totals[b]) + SMOOTHING)
-    fn = fn_shared / (np.sqrt(fn_totals[a] * fn_totals[b]) + SMOOTHING)
+    same_body = np.zeros_like(fn_shared)  # the same function but for names: as rare as that body is
+    np.maximum.at(same_body, (inv[inside], pair_fn[inside]), pair_body[inside])
+    fn = np.maximum(fn_shared / (np.sqrt(fn_totals[a] * fn_totals[b]) + SMOOTHING), same_body)
     second = np.sort(fn, axis=1)[:, -2] if n_functions >= 2 else np.zeros(len(unique))
     scores = np.clip(np.maximum(file, second), 0.0, 1.0)
     order = np.lexsort((b, a, -scores))
