@@ -6,9 +6,12 @@ lies in (or none):
 - ``code``: copydetect's winnowed k-gram fingerprints of the tokenised code (names become
   ``V``/``F``, strings ``S``, comments and whitespace vanish), so renaming variables or
   re-spacing hides nothing; the template's k-grams are removed as boilerplate;
-- ``body``: a graded function's syntax tree with its docstring dropped and its local names
-  numbered in order of appearance (the same algorithm, whatever it was named), and
-  ``named_body``: the same tree with the names kept;
+- ``body``: a graded function's syntax tree without its docstring and dead code, its local
+  names numbered in order of appearance (the same algorithm, whatever it was named; see
+  ``bodies``), and ``named_body``: the same tree with the names kept;
+- ``combination``: two graded functions' ``body``s together. Each way of writing a small
+  function may be common, but which ways a student chose for every pair of functions is not:
+  a renamed, reordered copy shares all 21 pairs, two honest students a few;
 - ``comment``, ``string``, ``name``: a comment's words, a string literal, an identifier, as
   written. A shared comment or an odd shared name is evidence a tokenizer throws away.
 
@@ -19,16 +22,17 @@ from __future__ import annotations
 
 import ast
 import bisect
-import builtins
-import io
+import hashlib
+import itertools
 import re
 from dataclasses import dataclass, field
 
 import numpy as np
-from copydetect.detector import CodeFingerprint
-from copydetect.utils import filter_code, hashed_kgrams
+from copydetect.utils import filter_code, get_copied_slices, winnow
 from pygments import lexers, token
 
+from grader.similarity import bodies
+from grader.similarity.bodies import KEEP
 from grader.similarity.sources import Source
 
 K = 20
@@ -38,8 +42,64 @@ WINDOW = 4
 NO_FUNCTION = -1
 _LEXER = lexers.get_lexer_by_name("python")
 _WORD = re.compile(r"[A-Za-z]{2,}")
-_KEEP = set(dir(builtins)) | {"np", "numpy", "self"}
-"""names not renumbered in a ``body``: they mean the same thing in every submission"""
+
+
+def kgram_hashes(filtered: str, k: int = K) -> np.ndarray:
+    """A hash of every k-gram of the tokenised code, the same in every process.
+
+    copydetect's ``hashed_kgrams`` uses Python's ``hash``, which changes from run to run (and so
+    would the fingerprints winnowing picks, and the ranking); this is a polynomial hash, mixed, in
+    52 bits (copydetect's winnowing compares hashes as floats).
+    """
+    codes = np.frombuffer(filtered.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    n = len(codes) - k + 1
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    h = np.zeros(n, dtype=np.uint64)
+    for j in range(k):  # (n,) ; uint64 arithmetic wraps around, as a hash should
+        h = h * np.uint64(1_000_003) + codes[j:j + n]
+    h ^= h >> np.uint64(31)
+    h *= np.uint64(0x9E3779B97F4A7C15)
+    h ^= h >> np.uint64(29)
+    return (h & np.uint64((1 << 52) - 1)).astype(np.int64)
+
+
+@dataclass
+class Winnowed:
+    """copydetect's view of a document: tokenised (names -> ``V``, comments and spaces dropped),
+    its k-grams hashed and winnowed, the template's k-grams removed."""
+
+    raw_code: str
+    offsets: np.ndarray
+    """copydetect's map from positions in the tokenised code to the raw code"""
+    hash_idx: dict[int, list[int]]
+    """fingerprint -> where it starts in the tokenised code"""
+
+    @classmethod
+    def of(cls, code: str, boilerplate: np.ndarray) -> "Winnowed":
+        filtered, offsets = filter_code(code, "submission.py", "python")
+        hashes = kgram_hashes(filtered)
+        found: dict[int, list[int]] = {}
+        if len(hashes):
+            hashes, idx = winnow(hashes, WINDOW, remove_duplicates=False)
+            keep = ~np.isin(hashes, boilerplate)
+            for h, i in zip(hashes[keep].tolist(), idx[keep].tolist()):
+                found.setdefault(h, []).append(i)
+        return cls(code, offsets, found)
+
+    def raw(self, idx: np.ndarray) -> np.ndarray:
+        """Positions in the tokenised code -> positions in the raw code (as copydetect maps slices)."""
+        if len(self.offsets) == 0:
+            return idx
+        where = np.clip(np.searchsorted(self.offsets[:, 0], idx), 0, self.offsets.shape[0] - 1)
+        return idx + self.offsets[:, 1][where]
+
+    def slices(self, hashes) -> np.ndarray:
+        """(2, n) starts and ends in the raw code of the passages these fingerprints cover."""
+        idx = [i for h in hashes for i in self.hash_idx.get(h, [])]
+        if not idx:
+            return np.zeros((2, 0), dtype=np.int64)
+        return self.raw(np.asarray(get_copied_slices(np.array(idx, dtype=np.int64), K), dtype=np.int64))
 
 
 @dataclass
@@ -47,8 +107,8 @@ class Document:
     """One student's features and what is needed to show them."""
 
     source: Source
-    fingerprint: CodeFingerprint
-    """copydetect's view of the code (kept to highlight shared passages)"""
+    fingerprint: Winnowed
+    """the winnowed code (kept to highlight shared passages)"""
     features: dict[int, tuple[str, int]] = field(default_factory=dict)
     """feature key -> (kind, index of the graded function it lies in, or NO_FUNCTION)"""
     shown: dict[int, str] = field(default_factory=dict)
@@ -68,8 +128,7 @@ class Template:
     def of(cls, cells: list[str]) -> "Template":
         code = "\n\n".join(cells)
         filtered, _ = filter_code(code, "template.py", "python")
-        kgrams = np.unique(hashed_kgrams(filtered, K)) if len(filtered) >= K else np.array([], dtype=np.int64)
-        return cls(kgrams, frozenset(normal for _, normal, _, _ in _words(code)))
+        return cls(np.unique(kgram_hashes(filtered)), frozenset(normal for _, normal, _, _ in _words(code)))
 
 
 def _function_at(source: Source, names: tuple[str, ...]):
@@ -83,16 +142,13 @@ def _function_at(source: Source, names: tuple[str, ...]):
     return at
 
 
-def _raw_offsets(fp: CodeFingerprint, idx: np.ndarray) -> np.ndarray:
-    """Positions in the tokenised code -> positions in the raw code (as copydetect maps slices)."""
-    if len(fp.offsets) == 0:
-        return idx
-    where = np.clip(np.searchsorted(fp.offsets[:, 0], idx), 0, fp.offsets.shape[0] - 1)
-    return idx + fp.offsets[:, 1][where]
+def feature_key(kind: str, value) -> int:
+    """A feature's key, the same in every process (so is the ranking)."""
+    return int.from_bytes(hashlib.blake2b(repr((kind, value)).encode(), digest_size=8).digest(), "little", signed=True)
 
 
 def _add(document: Document, kind: str, value, fn: int, shown: str | None = None) -> None:
-    key = hash((kind, value))
+    key = feature_key(kind, value)
     if key not in document.features:
         document.features[key] = (kind, fn)
         if shown is not None:
@@ -109,9 +165,9 @@ def _words(code: str):
             words = " ".join(_WORD.findall(value.lower()))
             if len(words) >= 8:  # "# z" or "# ok" is no evidence
                 yield "comment", words, value.strip(), at
-        elif kind in token.Literal.String and kind not in token.Literal.String.Doc and len(value) > 3:
+        elif kind in token.Literal.String and len(value) > 3:  # docstrings too: the template's are skipped
             yield "string", " ".join(value.split()), value.strip(), at
-        elif kind in token.Name and value not in _KEEP and len(value) > 1:
+        elif kind in token.Name and value not in KEEP and len(value) > 1:
             yield "name", value, value, at
 
 
@@ -123,36 +179,11 @@ def _evidence(document: Document, names: tuple[str, ...], template: Template) ->
             _add(document, kind, normal, at(offset), shown)
 
 
-class _Renumber(ast.NodeTransformer):
-    """Local names -> v0, v1, ... in order of appearance; docstrings dropped."""
-
-    def __init__(self):
-        self.names: dict[str, str] = {}
-
-    def _new(self, name: str) -> str:
-        return name if name in _KEEP else self.names.setdefault(name, f"v{len(self.names)}")
-
-    def visit_Name(self, node):
-        node.id = self._new(node.id)
-        return node
-
-    def visit_arg(self, node):
-        node.arg = self._new(node.arg)
-        node.annotation = None
-        return node
-
-
-def _without_docstring(fn: ast.FunctionDef) -> ast.FunctionDef:
-    body = fn.body
-    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
-            and isinstance(body[0].value.value, str):
-        body = body[1:] or [ast.Pass()]
-    fn.body = body
-    return fn
-
-
 def _bodies(document: Document, names: tuple[str, ...]) -> None:
+    """Each graded function's normalised body, and each pair of them (see the module docstring)."""
     code = document.source.code
+    keep = KEEP | set(names)
+    renumbered = {}
     for name, (start, end) in document.source.functions.items():
         try:
             fn = ast.parse(code[start:end]).body[-1]
@@ -160,13 +191,13 @@ def _bodies(document: Document, names: tuple[str, ...]) -> None:
             continue
         if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
-        fn = _without_docstring(fn)
+        named, renumbered[name] = bodies.normalise(fn, keep)
         index = names.index(name)
-        _add(document, "named_body", (name, ast.dump(fn, annotate_fields=False)), index,
-             f"{name}, identical")
-        fn.name, fn.decorator_list, fn.returns = "f", [], None
-        _add(document, "body", (name, ast.dump(_Renumber().visit(fn), annotate_fields=False)), index,
-             f"{name}, same code but for names")
+        _add(document, "named_body", (name, named), index, f"{name}, identical")
+        _add(document, "body", (name, renumbered[name]), index, f"{name}, same code but for names")
+    for f, g in itertools.combinations(sorted(renumbered, key=names.index), 2):
+        _add(document, "combination", (f, renumbered[f], g, renumbered[g]), NO_FUNCTION,
+             f"{f} and {g}, both the same code but for names")
 
 
 def document(source: Source, names: tuple[str, ...], template: Template) -> Document:
@@ -177,13 +208,12 @@ def document(source: Source, names: tuple[str, ...], template: Template) -> Docu
         names: the assignment's graded functions, in order (a feature's function is an index).
         template: what the students were given.
     """
-    fp = CodeFingerprint("submission.py", K, WINDOW, boilerplate=template.kgrams,
-                         fp=io.StringIO(source.code), language="python")
+    fp = Winnowed.of(source.code, template.kgrams)
     doc = Document(source, fp)
     at = _function_at(source, names)
-    for h, idx in fp.hash_idx.items():
-        first = int(_raw_offsets(fp, np.array(idx[:1], dtype=np.int64))[0])
-        _add(doc, "code", int(h), at(first))
+    firsts = fp.raw(np.array([idx[0] for idx in fp.hash_idx.values()], dtype=np.int64)).tolist()
+    for h, first in zip(fp.hash_idx, firsts):
+        _add(doc, "code", h, at(first))
     _evidence(doc, names, template)
     _bodies(doc, names)
     return doc

@@ -9,18 +9,15 @@ self-contained (no scripts, nothing fetched).
 """
 from __future__ import annotations
 
-import copy
 import csv
 import io
 from pathlib import Path
 
-import numpy as np
-from copydetect.detector import compare_files
 from copydetect.utils import highlight_overlap
 
 from grader.feedback import text
 from grader.results import atomic_write, readable
-from grader.similarity.fingerprints import Document
+from grader.similarity.fingerprints import Document, feature_key
 from grader.similarity.scoring import Pair, Scores
 
 MAX_ROWS = 10_000
@@ -68,21 +65,16 @@ def write_csv(path: Path, scores: Scores, documents: list[Document], names: tupl
 
 
 def _highlighted(scores: Scores, pair: Pair, documents: list[Document]) -> tuple[str, str]:
-    """Both documents as HTML, the rarely shared fingerprints' passages marked."""
+    """Both documents as HTML, the passages of their rarely shared fingerprints marked."""
     keep = set(scores.shared(pair, documents))
-    fps = []
-    for d in (documents[pair.a], documents[pair.b]):
-        fp = copy.copy(d.fingerprint)
-        fp.hashes = {h for h in fp.hashes if hash(("code", int(h))) in keep}
-        fps.append(fp)
-    _, _, slices = compare_files(*fps)
     out = []
-    for fp, s in zip(fps, slices):
-        s = np.asarray(s, dtype=np.int64).reshape(2, -1)
-        if s.shape[1] == 0:
+    for d in (documents[pair.a], documents[pair.b]):
+        fp = d.fingerprint
+        slices = fp.slices(h for h in fp.hash_idx if feature_key("code", h) in keep)
+        if slices.shape[1] == 0:
             out.append(text(fp.raw_code))
         else:
-            out.append(readable(highlight_overlap(fp.raw_code, s, "<mark>", "</mark>", escape_html=True)[0]))
+            out.append(readable(highlight_overlap(fp.raw_code, slices, "<mark>", "</mark>", escape_html=True)[0]))
     return out[0], out[1]
 
 

@@ -5,12 +5,15 @@ more than ``common`` of the class (at least ``min_common`` students) counts for 
 MOSS's ``-m`` does: every student writes ``return 1 / (1 + np.exp(-z))``, so it tells nothing.
 Below that, a feature weighs its kind's weight times how rare it is, from 1 (two students share
 it) down to 0 (as common as the cut-off), on a log scale. A pair's similarity is the weight it
-shares over the geometric mean of the two students' weights (a cosine, 0 to 1), with a pseudo-
-weight ``SMOOTHING`` in the denominator so that one coincidence between two nearly empty
-submissions does not read as a copy. It is computed for the whole file and for each graded
-function, where a function whose body is the same but for names is at least as similar as that
-body is rare; the pair's score is the larger of the file's similarity and its *second* most similar
-function's (two copied functions out of seven show, one coincidence does not).
+shares over the smaller of the two students' weights (how much of the one is found in the other,
+0 to 1: padding a copy with dead code or extra cells does not dilute it), with a pseudo-weight
+``SMOOTHING`` in the denominator so that one coincidence between two nearly empty submissions
+does not read as a copy. It is computed for the whole file and for each graded function, where
+a function whose body is the same but for names is at least as similar as that body is rare. The
+pair's score is the file's similarity, or the square of its *second* most similar function's when
+that is larger: two functions copied out of seven show, one coincidence does not, and small
+functions share a comment by chance often enough that only a strong pair should outrank the file.
+(Chosen on ``benchmarks/similarity.py``, seed 0; cosine and unsquared variants ranked worse.)
 
 Only pairs that share some rare feature are ever formed (through an inverted index), so a class
 of 1,000 costs seconds, not the 500,000 comparisons of all pairs.
@@ -24,7 +27,8 @@ import numpy as np
 
 from grader.similarity.fingerprints import NO_FUNCTION, Document
 
-KIND_WEIGHT = {"code": 1.0, "body": 3.0, "named_body": 3.0, "comment": 3.0, "string": 2.0, "name": 1.0}
+KIND_WEIGHT = {"code": 1.0, "body": 3.0, "named_body": 3.0, "combination": 1.0, "comment": 3.0, "string": 2.0,
+               "name": 1.0}
 """a shared free-text comment or a whole identical function says more than one shared k-gram"""
 COMMON = 0.05
 """share of the class above which a feature counts for nothing"""
@@ -132,12 +136,12 @@ def _pairs(pair_keys, pair_fn, pair_w, pair_body, totals, fn_totals, n, n_functi
     fn_shared = np.bincount(inv[inside] * n_functions + pair_fn[inside], pair_w[inside],
                             minlength=len(unique) * n_functions).reshape(len(unique), n_functions)
     a, b = unique // n, unique % n
-    file = shared / (np.sqrt(totals[a] * totals[b]) + SMOOTHING)
+    file = shared / (np.minimum(totals[a], totals[b]) + SMOOTHING)
     same_body = np.zeros_like(fn_shared)  # the same function but for names: as rare as that body is
     np.maximum.at(same_body, (inv[inside], pair_fn[inside]), pair_body[inside])
-    fn = np.maximum(fn_shared / (np.sqrt(fn_totals[a] * fn_totals[b]) + SMOOTHING), same_body)
+    fn = np.maximum(fn_shared / (np.minimum(fn_totals[a], fn_totals[b]) + SMOOTHING), same_body)
     second = np.sort(fn, axis=1)[:, -2] if n_functions >= 2 else np.zeros(len(unique))
-    scores = np.clip(np.maximum(file, second), 0.0, 1.0)
+    scores = np.clip(np.maximum(file, second ** 2), 0.0, 1.0)
     order = np.lexsort((b, a, -scores))
     return [Pair(int(a[k]), int(b[k]), float(scores[k]), float(file[k]), fn[k]) for k in order
             if scores[k] > 0]
