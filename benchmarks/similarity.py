@@ -326,6 +326,8 @@ def baseline(root: Path) -> tuple[list[frozenset], float, float]:
     sizes = x.sum(axis=1)
     sim = shared / np.maximum(np.minimum.outer(sizes, sizes), 1.0)
     a, b = np.triu_indices(len(docs), 1)
+    shuffled = np.random.default_rng(0).permutation(len(a))  # ties (identical files) in no favoured order
+    a, b = a[shuffled], b[shuffled]
     order = np.argsort(-sim[a, b], kind="stable")
     ranked = [frozenset((read[a[k]].student, read[b[k]].student)) for k in order]
     return ranked, time.process_time() - cpu, time.perf_counter() - start

@@ -9,9 +9,10 @@ lies in (or none):
 - ``body``: a graded function's syntax tree without its docstring and dead code, its local
   names numbered in order of appearance (the same algorithm, whatever it was named; see
   ``bodies``), and ``named_body``: the same tree with the names kept;
-- ``combination``: two graded functions' ``body``s together. Each way of writing a small
-  function may be common, but which ways a student chose for every pair of functions is not:
-  a renamed, reordered copy shares all 21 pairs, two honest students a few;
+- ``combination``: two or three graded functions' ``body``s together. Each way of writing a
+  small function may be common, but which ways a student chose for every pair and triple of
+  functions is not: a renamed, reordered copy shares all of them, two honest students only those
+  of the few functions they happened to write alike;
 - ``comment``, ``string``, ``name``: a comment's words, a string literal, an identifier, as
   written. A shared comment or an odd shared name is evidence a tokenizer throws away.
 
@@ -40,6 +41,8 @@ K = 20
 WINDOW = 4
 """winnowing window: every run of K + WINDOW - 1 shared characters is sure to share a fingerprint"""
 NO_FUNCTION = -1
+COMBINATIONS = (2, 3)
+"""a ``combination`` feature for every pair and every triple of graded functions (21 + 35 for A1)"""
 _LEXER = lexers.get_lexer_by_name("python")
 _WORD = re.compile(r"[A-Za-z]{2,}")
 
@@ -195,9 +198,10 @@ def _bodies(document: Document, names: tuple[str, ...]) -> None:
         index = names.index(name)
         _add(document, "named_body", (name, named), index, f"{name}, identical")
         _add(document, "body", (name, renumbered[name]), index, f"{name}, same code but for names")
-    for f, g in itertools.combinations(sorted(renumbered, key=names.index), 2):
-        _add(document, "combination", (f, renumbered[f], g, renumbered[g]), NO_FUNCTION,
-             f"{f} and {g}, both the same code but for names")
+    for size in COMBINATIONS:
+        for group in itertools.combinations(sorted(renumbered, key=names.index), size):
+            _add(document, "combination", tuple((f, renumbered[f]) for f in group), NO_FUNCTION,
+                 f"{' and '.join(group)}: all the same code but for names")
 
 
 def document(source: Source, names: tuple[str, ...], template: Template) -> Document:
