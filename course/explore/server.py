@@ -188,6 +188,8 @@ class _Handler(BaseHTTPRequestHandler):
             name, content_type = STATIC[url.path]
             body = resources.files("course.explore").joinpath("static", name).read_bytes()
             return self._send(HTTPStatus.OK, body, content_type)
+        if url.path == "/favicon.ico":
+            return self._send(HTTPStatus.NO_CONTENT, b"", "image/x-icon")
         routes = {"/api/network": explorer.info, "/api/digit": lambda: explorer.digit(query),
                   "/api/neuron": lambda: explorer.neuron(query)}
         if url.path in routes:

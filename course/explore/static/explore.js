@@ -82,7 +82,10 @@ pad.addEventListener("pointerdown", (event) => {
   state.drawing = true;
   state.testDigit = null;          // drawn on: from now on the pad itself is read
   state.last = padPoint(event);
-  strokeTo(state.last);            // a click leaves a dot
+  padCtx.fillStyle = "white";      // a click leaves a dot
+  padCtx.beginPath();
+  padCtx.arc(state.last[0], state.last[1], STROKE / 2, 0, 2 * Math.PI);
+  padCtx.fill();
   requestReading();
 });
 
@@ -112,6 +115,7 @@ function padAlpha() {  // the pad's ink: its alpha channel, one byte per pixel, 
 
 // Ask the server to read the pad: at most one request at a time, and the newest ink always wins.
 function requestReading(now) {
+  document.body.dataset.busy = "true";   // until the newest ink has been read (tests wait on it)
   if (state.inFlight) { state.queued = true; return; }
   const wait = THROTTLE_MS - (performance.now() - state.lastSent);
   if (!now && wait > 0) { state.queued = true; setTimeout(() => { if (state.queued && !state.inFlight) requestReading(true); }, wait); return; }
@@ -124,7 +128,6 @@ function requestReading(now) {
 async function send(body) {
   state.inFlight = true;
   state.lastSent = performance.now();
-  document.body.dataset.busy = "true";
   try {
     show(await api("api/read", body));
   } catch (e) {
@@ -177,7 +180,7 @@ function el(name, attrs, parent) {
 function buildNetwork(info) {
   net.textContent = "";
   const layers = info.sizes.slice(1);
-  const xs = layers.map((_, l) => 200 + l * (layers.length > 1 ? 380 / (layers.length - 1) : 0));
+  const xs = layers.map((_, l) => 210 + l * (layers.length > 1 ? 320 / (layers.length - 1) : 0));
   columns = layers.map((n, l) => {
     const step = (BOTTOM - TOP) / n;
     return {x: xs[l], r: Math.max(2, Math.min(11, step * 0.4)),
@@ -303,13 +306,18 @@ function clearResult() {
 
 // --- one neuron -------------------------------------------------------------------------------
 
+function robustLimit(values) {  // the colour scale's end: a few extreme weights shouldn't wash out the rest
+  const sorted = values.map(Math.abs).sort((a, b) => a - b);
+  return Math.max(1e-12, sorted[Math.floor(0.99 * (sorted.length - 1))]);
+}
+
 function weightsCanvas(image, size, cls) {  // a 28×28 weight image in PiYG, symmetric around 0
   const canvas = document.createElement("canvas");
   canvas.width = canvas.height = 28;
   canvas.className = cls;
   canvas.style.width = canvas.style.height = size + "px";
   const flat = image.flat();
-  const limit = Math.max(1e-12, ...flat.map(Math.abs));
+  const limit = robustLimit(flat);
   const ctx = canvas.getContext("2d");
   const img = ctx.createImageData(28, 28);
   flat.forEach((w, i) => img.data.set([...piyg(w / limit), 255], 4 * i));
