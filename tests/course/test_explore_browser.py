@@ -12,6 +12,7 @@ import shutil
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from course.data import load_mnist
 from course.explore.network import pretrained
@@ -149,7 +150,8 @@ def test_every_stroke_of_a_digit_is_read(page, tmp_path):
 
 def test_a_clicked_neuron_shows_its_weights(page, tmp_path):
     network = pretrained()
-    draw(page, [[(100, 70), (180, 70), (180, 220), (100, 220), (100, 70)]])
+    draw(page, [[(80, 90), (110, 60), (160, 55), (195, 85), (190, 130), (150, 170), (100, 215), (90, 225),
+                 (150, 222), (210, 220)]])  # a 2
     page.locator('circle.neuron[data-layer="1"][data-index="5"]').click()
     page.wait_for_selector('#neuron[data-layer="1"][data-index="5"] canvas.weights-image')
     assert page.inner_text("#neuron h3") == "Hidden layer 1, neuron 5"
@@ -167,8 +169,9 @@ def test_a_clicked_neuron_shows_its_weights(page, tmp_path):
     assert page.locator("#neuron canvas.feeder-image").count() == 4  # first-layer neurons: their pictures
     assert page.locator("#neuron .weight-strip span").count() == 16
     screenshot(page, tmp_path, "second-layer-neuron")
-    if os.environ.get("EXPLORE_SCREENSHOT"):
-        page.screenshot(path=os.environ["EXPLORE_SCREENSHOT"], full_page=True)
+    if os.environ.get("EXPLORE_SCREENSHOT"):  # for the README: 256 colours are plenty
+        Image.open(screenshot(page, tmp_path, "readme")).quantize(256).save(os.environ["EXPLORE_SCREENSHOT"],
+                                                                             optimize=True)
 
     page.locator("#neuron figure.feeder").first.click()  # a feeder opens that first-layer neuron
     page.wait_for_selector(f'#neuron[data-layer="1"][data-index="{feeders[0]}"] canvas.weights-image')
