@@ -2,7 +2,7 @@
 
 A network is ``weights[l]`` of shape ``(n_out, n_in)`` and ``biases[l]`` of shape ``(n_out,)``
 (the lessons' ``activation(W @ a + b)``; a Keras kernel is ``W.T``), plus one activation name per
-layer: ``sigmoid`` (the course's network), ``relu``, ``softmax`` or ``linear``.
+layer: ``sigmoid`` (the course's network), ``relu``, ``softmax``, ``linear`` or ``tanh``.
 
 Saved networks are ``.npz`` files (``np.savez``, read with ``allow_pickle=False``) holding
 ``weights_0, biases_0, weights_1, biases_1, ...`` in the course convention and optionally
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-ACTIVATIONS = ("sigmoid", "relu", "softmax", "linear")
+ACTIVATIONS = ("sigmoid", "relu", "softmax", "linear", "tanh")
 
 
 def activate(z: np.ndarray, name: str) -> np.ndarray:
@@ -32,6 +32,8 @@ def activate(z: np.ndarray, name: str) -> np.ndarray:
         return e / e.sum(axis=-1, keepdims=True)
     if name == "linear":
         return z
+    if name == "tanh":
+        return np.tanh(z)
     raise ValueError(f"activation should be one of {', '.join(ACTIVATIONS)}; received {name!r}")
 
 

@@ -127,9 +127,10 @@ class Explorer:
         except (KeyError, ValueError):
             raise BadRequest("ask for /api/neuron?layer=L&index=J (whole numbers)") from None
         n_layers = len(self.network.weights)
-        if not 1 <= layer <= n_layers or not 0 <= index < self.network.sizes[layer]:
-            raise BadRequest(f"layer should be 1..{n_layers} and index 0..{self.network.sizes[layer] - 1 if 1 <= layer <= n_layers else '?'}; "
-                             f"received layer={layer}, index={index}")
+        if not 1 <= layer <= n_layers:
+            raise BadRequest(f"layer should be 1..{n_layers}; received layer={layer}")
+        if not 0 <= index < self.network.sizes[layer]:
+            raise BadRequest(f"index should be 0..{self.network.sizes[layer] - 1} in layer {layer}; received index={index}")
         w = self.network.weights[layer - 1][index]  # (n_in,): one weight per neuron of the layer before
         answer = {"layer": layer, "index": index, "activation": self.network.activations[layer - 1],
                   "bias": float(self.network.biases[layer - 1][index]), "weights": w.tolist(),

@@ -128,6 +128,7 @@ def test_a_neuron_shows_its_incoming_weights_and_strongest_feeders(server):
     ("/api/digit?index=seven", None, 400, "whole number"),
     ("/api/neuron?layer=4&index=0", None, 400, "layer should be 1..3"),
     ("/api/neuron?layer=1", None, 400, "layer=L&index=J"),
+    ("/api/neuron?layer=2&index=16", None, 400, "index should be 0..15 in layer 2; received index=16"),
     ("/api/nothing", None, 404, "no such page"),
 ])
 def test_bad_requests_get_a_clear_message(server, path, body, status, message):
@@ -187,3 +188,15 @@ def test_the_command_says_why_a_weights_file_cant_be_explored(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "course.cli", "explore", "--no-browser", "--weights",
                            str(tmp_path / "bad.npz")], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "should hold weights_0, biases_0" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_the_command_says_when_its_port_is_taken():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.run([sys.executable, "-m", "course.cli", "explore", "--no-browser", "--port", str(port)],
+                              capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and f"can't listen on 127.0.0.1:{port}" in proc.stderr

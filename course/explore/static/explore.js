@@ -196,7 +196,7 @@ function buildNetwork(info) {
     el("text", {x: c.x, y: 14, class: "column-title", "text-anchor": "middle"}, net).textContent = titles[l];
     const g = el("g", {class: "layer", "data-layer": l + 1}, net);
     c.ys.forEach((y, i) => {
-      const circle = el("circle", {cx: c.x, cy: y, r: c.r, class: "neuron", tabindex: l < layers.length ? 0 : -1,
+      const circle = el("circle", {cx: c.x, cy: y, r: c.r, class: "neuron", tabindex: 0,
                                    "data-layer": l + 1, "data-index": i, "data-value": ""}, g);
       el("title", {}, circle).textContent = `${titles[l].split(":")[0]}, neuron ${i}`;
       circle.addEventListener("click", () => selectNeuron(l + 1, i));
