@@ -11,7 +11,8 @@ strokes made from real MNIST test digits drawn at 150-250 pixels on the pad:
 
     .venv/bin/python benchmarks/explore_latency.py [--n 300]
 
-Wall time and CPU time (this process, all threads) per request; timings on a shared machine are
+Wall time (median, 95th percentile, mean) and CPU time (this process, all threads: the client's
+share included in the round trips; mean per request) per request. Timings on a shared machine are
 noisy: compare the ratios, and run it twice.
 """
 from __future__ import annotations
@@ -60,7 +61,7 @@ def row(name: str, walls: list[float], cpu: float, base: float | None) -> str:
     median = statistics.median(walls)
     p95 = float(np.percentile(walls, 95))
     ratio = f"{median / base:6.2f}x" if base else "  base "
-    return f"  {name:<40} {median:7.3f} {p95:7.2f} {cpu:8.3f}   {ratio}"
+    return f"  {name:<40} {median:7.3f} {p95:7.2f} {statistics.mean(walls):7.2f} {cpu:8.3f}   {ratio}"
 
 
 def main() -> None:
@@ -100,12 +101,12 @@ def main() -> None:
         server.stop()
     base = statistics.median(forward[0])
     print(f"{args.n} strokes (test digits drawn 150-250 px on the 280x280 pad), per request:")
-    print(f"  {'':<40} {'median':>7} {'p95':>7} {'CPU':>8}   vs forward")
-    print(f"  {'':<40} {'ms':>7} {'ms':>7} {'ms':>8}")
+    print(f"  {'':<40} {'median':>7} {'p95':>7} {'mean':>7} {'CPU':>8}   median vs forward")
+    print(f"  {'':<40} {'ms':>7} {'ms':>7} {'ms':>7} {'ms':>8}")
     for name, (walls, cpu) in results:
         print(row(name, walls, cpu, base if name != "forward pass (NumPy)" else None))
     hb = statistics.median(http_base[0])
-    print(f"  {'':<40} {'':>7} {'':>7} {'':>8}   vs GET /api/network")
+    print(f"  {'':<40} {'':>7} {'':>7} {'':>7} {'':>8}   median vs GET /api/network")
     print(row("GET /api/network round trip", *http_base, None))
     print(row("POST /api/read round trip", *http_read, hb))
 

@@ -66,9 +66,27 @@ def resample_matrix(n_in: int, n_out: int) -> np.ndarray:
     return weights / weights.sum(axis=1, keepdims=True)
 
 
+def _resample_rows(matrix: np.ndarray, image: np.ndarray) -> np.ndarray:
+    """``matrix @ image`` for a banded resampling matrix (n_out, n_in) and ``image`` (n_in, w).
+
+    Each output row mixes only the few input rows under its filter, so it is computed from those
+    alone: less work, and products small enough that OpenBLAS doesn't spread them over threads
+    (for a 280-pixel pad, one ``matrix @ image`` is; on a busy machine that cost 10x the CPU).
+    """
+    out = np.empty((matrix.shape[0], image.shape[1]))
+    for i, row in enumerate(matrix):
+        used = np.flatnonzero(row)
+        out[i] = row[used[0]:used[-1] + 1] @ image[used[0]:used[-1] + 1]
+    return out
+
+
 def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
-    """``image`` (h, w) resampled to (height, width), antialiased (see :func:`resample_matrix`)."""
-    return resample_matrix(image.shape[0], height) @ image @ resample_matrix(image.shape[1], width).T
+    """``image`` (h, w) resampled to (height, width), antialiased (see :func:`resample_matrix`).
+
+    That is ``R_rows @ image @ R_cols.T``, one resampling matrix per axis.
+    """
+    rows = _resample_rows(resample_matrix(image.shape[0], height), image)  # (height, w)
+    return _resample_rows(resample_matrix(image.shape[1], width), rows.T).T  # (height, width)
 
 
 def crop(grey: np.ndarray) -> np.ndarray:
