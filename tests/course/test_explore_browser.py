@@ -160,7 +160,15 @@ def test_a_clicked_neuron_shows_its_weights(page, tmp_path):
     strong = np.abs(w) > 0.3 * np.abs(w).max()
     assert strong.sum() > 10
     assert np.all((image[:, :, 1] > image[:, :, 0])[strong] == (w > 0)[strong])
-    screenshot(page, tmp_path, "first-layer-neuron")
+    push = w * mnist_like(pixels(page, "#pad")[:, :, 3])  # and weight × pixel, for the digit drawn
+    image = pixels(page, "#neuron canvas.push-image").astype(int)
+    strong = np.abs(push) > 0.3 * np.abs(push).max()
+    assert strong.sum() > 5
+    assert np.all((image[:, :, 1] > image[:, :, 0])[strong] == (push > 0)[strong])
+    assert np.all(image[push == 0] == [247, 247, 247, 255])  # no ink, no push: white
+    shot = screenshot(page, tmp_path, "first-layer-neuron")
+    if os.environ.get("EXPLORE_SCREENSHOT"):  # for the README: 256 colours are plenty
+        Image.open(shot).quantize(256).save(os.environ["EXPLORE_SCREENSHOT"], optimize=True)
 
     page.locator('circle.neuron[data-layer="2"][data-index="3"]').click()
     page.wait_for_selector('#neuron[data-layer="2"][data-index="3"] figure.feeder')
@@ -169,9 +177,6 @@ def test_a_clicked_neuron_shows_its_weights(page, tmp_path):
     assert page.locator("#neuron canvas.feeder-image").count() == 4  # first-layer neurons: their pictures
     assert page.locator("#neuron .weight-strip span").count() == 16
     screenshot(page, tmp_path, "second-layer-neuron")
-    if os.environ.get("EXPLORE_SCREENSHOT"):  # for the README: 256 colours are plenty
-        Image.open(screenshot(page, tmp_path, "readme")).quantize(256).save(os.environ["EXPLORE_SCREENSHOT"],
-                                                                             optimize=True)
 
     page.locator("#neuron figure.feeder").first.click()  # a feeder opens that first-layer neuron
     page.wait_for_selector(f'#neuron[data-layer="1"][data-index="{feeders[0]}"] canvas.weights-image')

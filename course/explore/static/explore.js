@@ -13,6 +13,7 @@ const state = {
   network: null,    // GET /api/network
   result: null,     // the last POST /api/read answer
   selected: null,   // [layer, index] of the clicked neuron
+  neurons: {},      // GET /api/neuron answers, by "layer/index"
   testDigit: null,  // the test digit on the pad, until the pad is drawn on
   inFlight: false, queued: false, lastSent: 0,
   drawing: false, last: null,
@@ -325,6 +326,14 @@ function weightsCanvas(image, size, cls) {  // a 28×28 weight image in PiYG, sy
   return canvas;
 }
 
+function figure(canvas, caption) {
+  const f = document.createElement("figure");
+  const c = document.createElement("figcaption");
+  c.innerHTML = caption;
+  f.append(canvas, c);
+  return f;
+}
+
 function layerName(layer) {
   return layer === columns.length ? "output" : `hidden layer ${layer}`;
 }
@@ -333,9 +342,10 @@ async function selectNeuron(layer, index, quiet) {
   state.selected = [layer, index];
   net.querySelectorAll("circle.neuron").forEach((c) =>
     c.classList.toggle("selected", +c.dataset.layer === layer && +c.dataset.index === index));
-  let info;
+  const key = `${layer}/${index}`;
+  let info = state.neurons[key];   // a neuron's weights never change: ask once
   try {
-    info = await api(`api/neuron?layer=${layer}&index=${index}`);
+    info = info || (state.neurons[key] = await api(`api/neuron?layer=${layer}&index=${index}`));
   } catch (e) {
     if (!quiet) status(e.message, "error");
     return;
@@ -355,11 +365,17 @@ async function selectNeuron(layer, index, quiet) {
     (now === null ? "" : `; its activation now: ${now.toFixed(3)}`);
   box.appendChild(facts);
   if (info.image) {
-    box.appendChild(weightsCanvas(info.image, 196, "weights-image"));
-    const p = document.createElement("p");
-    p.innerHTML = "Its 784 incoming weights, one per pixel: ink on <span class=\"pos\">green</span> pixels " +
-      "excites it, ink on <span class=\"neg\">pink</span> pixels inhibits it.";
-    box.appendChild(p);
+    const pictures = document.createElement("div");
+    pictures.className = "pictures";
+    pictures.appendChild(figure(weightsCanvas(info.image, 168, "weights-image"),
+      "its 784 weights: ink on <span class=\"pos\">green</span> pixels excites it, ink on " +
+      "<span class=\"neg\">pink</span> pixels inhibits it"));
+    if (state.result) {  // weight × pixel: what each pixel of this digit adds to its z = W @ a + b
+      const push = info.image.map((row, r) => row.map((w, c) => w * state.result.input[r][c]));
+      pictures.appendChild(figure(weightsCanvas(push, 168, "push-image"),
+        "weight × your pixels: these add up, with the bias, to its z"));
+    }
+    box.appendChild(pictures);
     return;
   }
   // a later layer: its weights from each neuron of the layer before, then the strongest of them
