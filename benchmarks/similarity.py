@@ -124,7 +124,8 @@ MISTAKES = {
     "fires": {"threshold_sign_flipped": "return weighted_input(a, w, threshold) > 0",
               "greater_or_equal": "return weighted_sum(a, w) >= threshold"},
     "edge_detector": {
-        "region_transposed": "{m} = np.zeros((28, 28))\n{m}[left:left + width, top:top + height] = 1\nreturn {m}.ravel()",
+        "region_transposed": "{m} = np.zeros((28, 28))\n{m}[left:left + width, top:top + height] = 1\n"
+                             "return {m}.ravel()",
         "inclusive_end": "{m} = np.zeros((28, 28))\n{m}[top:top + height + 1, left:left + width + 1] = 1\n"
                          "return {m}.ravel()",
         "not_flattened": "{m} = np.zeros((28, 28))\n{m}[top:top + height, left:left + width] = 1\nreturn {m}"},

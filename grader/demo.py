@@ -31,7 +31,10 @@ def main() -> int:
         print(report.summary_table(summary, assignment_id))
         print(f"graded {summary.graded} submissions in {summary.seconds:.1f} s; feedback in {out}/feedback/")
         alike = similarity.run(assignment_id, class_dir, out)
-        top = f"; most alike: {alike.pairs[0][0]} and {alike.pairs[0][1]} ({alike.pairs[0][2]:.2f})" if alike.pairs else ""
+        top = ""
+        if alike.pairs:
+            a, b, score = alike.pairs[0]
+            top = f"; most alike: {a} and {b} ({score:.2f})"
         print(f"grader similarity: {len(alike.pairs)} pairs share rare code{top}; see {out}/similarity/index.html")
     return 0
 

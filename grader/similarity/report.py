@@ -28,7 +28,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:90rem;m
  color:#1d1d1f;line-height:1.4}
 h1{font-size:1.4rem} table{border-collapse:collapse} td,th{padding:.2rem .7rem;text-align:left;
  border-bottom:1px solid #eee;vertical-align:top} td.num{text-align:right}
-.side{display:grid;grid-template-columns:1fr 1fr;gap:1rem} pre{background:#f7f7f7;padding:.6rem;overflow-x:auto;
+.side{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:1rem} pre{background:#f7f7f7;padding:.6rem;overflow-x:auto;
  font-size:.8rem;line-height:1.3} mark{background:#ffd86b} .muted{color:#777}
 """
 

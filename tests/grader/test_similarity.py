@@ -5,7 +5,6 @@ differently), four who wrote their own way, and one who copied one of those four
 notebook, renaming every variable and rewording the comments.
 """
 import csv
-import json
 import re
 from html.parser import HTMLParser
 
@@ -13,7 +12,7 @@ import nbformat
 import pytest
 
 from course import exercises
-from grader import class_report, similarity
+from grader import class_report
 from grader.similarity import sources
 
 from .conftest import grade_cli
@@ -33,7 +32,8 @@ OWN_WAY = [
      "sigmoid": "# split the signs so exp never sees a big positive number\nzz = np.asarray(z, dtype=float)\n"
                 "pos = np.exp(-np.abs(zz))\nreturn np.where(zz >= 0, 1 / (1 + pos), pos / (1 + pos))",
      "edge_detector": "picture = np.zeros(784).reshape(28, 28)\nfor row in range(top, top + height):\n"
-                      "    picture[row, left:left + width] = 1.0  # paint one row of the box\nreturn picture.flatten()"},
+                      "    picture[row, left:left + width] = 1.0  # paint one row of the box\n"
+                      "return picture.flatten()"},
     {"weighted_sum": "return float(sum(x * y for x, y in zip(w, a)))",
      "relu": "out = np.array(z, dtype=float, copy=True)\nout[out < 0] = 0  # zero the negatives\nreturn out",
      "fires": "threshold_ok = weighted_sum(a, w) > threshold\nreturn bool(threshold_ok)"},
