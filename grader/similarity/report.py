@@ -43,9 +43,15 @@ def shared_functions(pair: Pair, names: tuple[str, ...]) -> list[str]:
 
 
 def evidence(scores: Scores, pair: Pair, documents: list[Document], limit: int = 5) -> list[str]:
-    """The heaviest shared comments, strings, names and functions, as written by the first student."""
-    shown = documents[pair.a].shown
-    return [shown[k] for k in scores.shared(pair, documents) if k in shown][:limit]
+    """The heaviest shared comments, strings, names and functions, as the first student wrote them,
+    then how many pairs and triples of functions both wrote alike."""
+    features, shown = documents[pair.a].features, documents[pair.a].shown
+    keys = scores.shared(pair, documents)
+    found = [shown[k] for k in keys if k in shown and features[k][0] != "combination"][:limit]
+    alike = sum(features[k][0] == "combination" for k in keys)
+    if alike:
+        found.append(f"{alike} pairs and triples of functions written alike but for names")
+    return found
 
 
 def page_name(rank: int) -> str:
