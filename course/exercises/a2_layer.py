@@ -96,7 +96,7 @@ ASSIGNMENT = Assignment(
                  "layer at once with a matrix product, which gives a NumPy array.",
                  lambda c, got: isinstance(got, list)),
             nielsen.column_vector(LAYER_LINE),
-            nielsen.column_biases(_layer_hint(_column_bias)),
+            nielsen.column_biases(_layer_hint(_column_bias), LAYER_LINE),
             Hint("kernel_transposed", "W is used transposed: with W of shape (n_out, n_in), one example "
                  "gives W @ a, and a batch of rows gives a @ W.T (not a @ W, nor W.T @ a).",
                  _layer_hint(_kernel_transposed)),

@@ -195,12 +195,12 @@ def column_vector(line: str = LAYER_LINE) -> Hint:
                 f"a into a column; {line} keeps one example 1-D.", column_output)
 
 
-def column_biases(matches=column_bias_network) -> Hint:
+def column_biases(matches=column_bias_network, line: str = LAYER_LINE) -> Hint:
     """An (n, 1) bias added to a 1-D ``W @ a``: an (n, n) matrix instead of a vector."""
     return Hint("column_biases",
                 f"{BOOK}'s biases are columns, shape (n, 1) (np.random.randn(y, 1)); added to a "
                 "1-D vector of shape (n,) they broadcast into an (n, n) matrix. The course's biases "
-                f"are 1-D, (n_out,): use them as given, {LAYER_LINE}, with no reshape.", matches)
+                f"are 1-D, (n_out,): use them as given, {line}, with no reshape.", matches)
 
 
 def dot_not_outer(fallback_sizes=()) -> Hint:

@@ -24,8 +24,10 @@ class Fix:
     old: str
     new: str
     says: str
-    """text that the hint's message and the new line both contain: the advice is the fix"""
+    """text that the hint's message and (with ``code``) the fixed source both contain: the advice is the fix"""
     regex: bool = False
+    code: bool = True
+    """False where the advice is to delete something (``says`` is then only in the message)"""
 
 
 @dataclass(frozen=True)
@@ -86,9 +88,9 @@ TRAIN = '''import random
 def train(x_train, y_train, epochs, batch_size=10, eta=3.0, seed=0):
     """Train by mini-batch stochastic gradient descent (the book's SGD and update_mini_batch)."""
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed({SEED})
     sizes = SIZES
-    biases = [np.random.randn(y, 1) for y in sizes[1:]]
+    biases = [np.random.randn({BIAS_SHAPE}) for y in sizes[1:]]
     weights = [np.random.randn(y, x) for x, y in zip(sizes[:-1], sizes[1:])]
     training_data = list(zip(x_train, np.eye(10)[y_train]))
     n = len(training_data)
@@ -106,6 +108,27 @@ def train(x_train, y_train, epochs, batch_size=10, eta=3.0, seed=0):
             biases = [b-(eta/len(mini_batch))*nb for b, nb in zip(biases, nabla_b)]
     return weights, biases
 '''
+
+TRAIN_COLUMN_BIASES = '''def train(x_train, y_train, epochs, batch_size=10, eta=3.0, seed=0):
+    rng = np.random.default_rng(seed)
+    weights = [rng.normal(0, 1 / np.sqrt(x), size=(y, x)) for x, y in zip(SIZES[:-1], SIZES[1:])]
+    biases = [np.zeros((y, 1)) for y in SIZES[1:]]  # columns, as the book keeps them
+    targets = np.eye(10)[y_train]
+    for epoch in range(epochs):
+        order = rng.permutation(len(x_train))
+        for k in range(0, len(order), batch_size):
+            batch = order[k:k+batch_size]
+            nabla_w, nabla_b = backprop(x_train[batch], targets[batch], weights, [b.ravel() for b in biases])
+            weights = [w-(eta/len(batch))*nw for w, nw in zip(weights, nabla_w)]
+            biases = [b-(eta/len(batch))*nb.reshape(-1, 1) for b, nb in zip(biases, nabla_b)]
+    return weights, biases
+'''
+
+
+
+def train(*, seed="seed", bias_shape="y, 1") -> str:
+    return TRAIN.replace("{SEED}", seed).replace("{BIAS_SHAPE}", bias_shape)
+
 
 # -- the fixes the hints ask for -------------------------------------------------------------------
 
@@ -133,7 +156,7 @@ ENTRIES = (
           'def layer_forward(a, W, b, activation="sigmoid"):\n'
           '    z = np.dot(W, a) + b.reshape(-1, 1)  # the book\'s biases are (n, 1)\n'
           '    return sigmoid(z) if activation == "sigmoid" else relu(z)\n',
-          (Fix("column_biases", "z = np.dot(W, a) + b.reshape(-1, 1)", "z = a @ W.T + b", "a @ w.T + b"),)),
+          (Fix("column_biases", "z = np.dot(W, a) + b.reshape(-1, 1)", "z = a @ W.T + b", "a @ W.T + b"),)),
     Entry("layer_forward_columns", "a2_layer", "layer_forward",
           'def layer_forward(a, W, b, activation="sigmoid"):\n'
           '    a, b = a.reshape(-1, 1), b.reshape(-1, 1)  # columns, as in the book\n'
@@ -155,8 +178,9 @@ ENTRIES = (
           '    for b, w in zip(biases, weights):\n'
           '        a = sigmoid(np.dot(w, a)+b.reshape(-1, 1))\n'
           '    return a\n',
-          (Fix("column_vector", "    a = a.reshape(-1, 1)  # a column, as the book's inputs are\n", "", "keeps one example 1-D"),
-           Fix("book_column_on_batch", "a = sigmoid(np.dot(w, a)+b.reshape(-1, 1))", "a = sigmoid(a @ w.T + b)", LAYER))),
+          (Fix("column_vector", "    a = a.reshape(-1, 1)  # a column, as the book's inputs are\n", "",
+               "keeps one example 1-D", code=False),
+           Fix("column_biases", "a = sigmoid(np.dot(w, a)+b.reshape(-1, 1))", "a = sigmoid(a @ w.T + b)", LAYER))),
     Entry("feedforward_per_example", "a3_network", "feedforward",
           'def feedforward(a, weights, biases):\n'
           '    def one(x):  # the book\'s feedforward, for one example\n'
@@ -215,13 +239,19 @@ ENTRIES = (
                       "return (nabla_w, [nb.ravel() for nb in nabla_b])", "[nb.ravel() for nb in nabla_b]"))),
     Entry("backprop_column_x", "a4_digits", "backprop",
           backprop(x=".reshape(-1, 1)", y=".reshape(-1, 1)", returns="(nabla_w, nabla_b)"),
-          (Fix("columns_mixed_with_1d", r"\.reshape\(-1, 1\)", "", "don't reshape x or y", regex=True),
+          (Fix("columns_mixed_with_1d", r"\.reshape\(-1, 1\)", "", "don't reshape x or y", regex=True, code=False),
            OUTER)),
     # A4 train: the book's SGD, (n, 1) biases and all, with the course's backprop
-    Entry("train_book", "a4_digits", "train", TRAIN,
+    Entry("train_book", "a4_digits", "train", train(),
           (Fix("columns_mixed_with_1d", "biases = [np.random.randn(y, 1) for y in sizes[1:]]",
-               "biases = [np.random.randn(y) for y in sizes[1:]]", "np.random.randn(y) for y in sizes[1:]"),
-           Fix("book_weight_init", "weights = [np.random.randn(y, x) for x, y in zip(sizes[:-1], sizes[1:])]",
+               "biases = [np.random.randn(y) for y in sizes[1:]]", "np.random.randn(y) for y in sizes[1:]"),)),
+    # the book's N(0, 1) start learns slowly: with this seed (and 3 of the seeds 0-9) it falls short of the self-check's
+    # 75 % (with the others it passes, just; the book's network2.py starts from N(0, 1/n_in))
+    Entry("train_book_start", "a4_digits", "train", train(seed="5", bias_shape="y"),
+          (Fix("book_weight_init", "weights = [np.random.randn(y, x) for x, y in zip(sizes[:-1], sizes[1:])]",
                "weights = [np.random.randn(y, x) / np.sqrt(x) for x, y in zip(sizes[:-1], sizes[1:])]",
-               "np.random.randn(y, x) / np.sqrt(x)"))),
+               "np.random.randn(y, x) / np.sqrt(x)"),)),
+    Entry("train_column_biases", "a4_digits", "train", TRAIN_COLUMN_BIASES,
+          (Fix("column_biases_returned", "return weights, biases", "return weights, [b.ravel() for b in biases]",
+               "[b.ravel() for b in biases]"),)),
 )
