@@ -52,6 +52,8 @@ def _batch_meets_a_column(case: Case, error: str) -> bool:
     a, err = _input(case), shape_error(error)
     if a.ndim != 2 or err is None or err.kind == "scalar_matmul":
         return False
+    if any(len(s) == 2 and s[1] == 1 and s[0] not in (a.shape[0], a.size) for s in err.shapes):
+        return False  # a bias column (n_out, 1) added to rows: the bias's axis, not np.dot(w, a)
     return a.shape in err.shapes or bool({a.shape[0], a.size} & err.dims)
 
 
