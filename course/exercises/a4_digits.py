@@ -243,6 +243,7 @@ ASSIGNMENT = Assignment(
                  transform=heldout_accuracy, timeout=120.0, hints=(
             nielsen.columns_meet_vectors_hint(SIZES),
             nielsen.dot_not_outer(SIZES),
+            nielsen.BACKPROP_GIVEN_ROWS,
             nielsen.COLUMN_BIASES_RETURNED,
             nielsen.BOOK_WEIGHT_INIT,
         )),

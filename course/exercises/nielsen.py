@@ -258,3 +258,21 @@ BOOK_WEIGHT_INIT = Hint(
     "about 10, the first layer's sigmoids saturate and learn slowly, too slowly for this run. The book's "
     "network2.py (chapter 3) and the course start from N(0, 1/n_in): "
     f"{INIT_LINE}.", _wide_first_layer)
+
+
+def _rows_into_dot(case: Case, error: str) -> bool:
+    """``np.dot(w, a)`` given rows: a weight matrix (k, n) and a batch (m, n) that share their last axis."""
+    err = shape_error(error)
+    if err is None or err.kind != "not_aligned":
+        return False
+    (first, second) = err.shapes
+    return len(first) == 2 and len(second) == 2 and first[1] == second[1] and second[0] != first[1]
+
+
+BACKPROP_GIVEN_ROWS = Hint(
+    "backprop_given_a_batch",
+    f"your backprop works on one example, as {BOOK}'s does (np.dot(w, activation) + b), but train gives "
+    "it a whole mini-batch of rows, (m, 784). Call it once per example and add up the gradients, as the "
+    "book's update_mini_batch does: for x, y in zip(x_train[batch], targets[batch]): dw, db = "
+    "backprop(x, y, weights, biases), summing each dw and db; or write backprop's layers for rows, "
+    "z = a @ w.T + b (see \"Going faster\").", raised=_rows_into_dot)

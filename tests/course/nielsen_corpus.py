@@ -38,6 +38,9 @@ class Entry:
     source: str
     steps: tuple[Fix, ...] = field(default_factory=tuple)
     """empty: the book's way already passes"""
+    helpers: str = ""
+    """the student's own versions of functions it calls (e.g. a one-example backprop): the self-check
+    runs with them; the grader gives every function the reference callees, so it never sees them"""
 
 
 LAYER = "@ w.T + b"
@@ -129,6 +132,28 @@ TRAIN_COLUMN_BIASES = '''def train(x_train, y_train, epochs, batch_size=10, eta=
 def train(*, seed="seed", bias_shape="y, 1") -> str:
     return TRAIN.replace("{SEED}", seed).replace("{BIAS_SHAPE}", bias_shape)
 
+
+TRAIN_BATCHED = '''def train(x_train, y_train, epochs, batch_size=10, eta=3.0, seed=0):
+    rng = np.random.default_rng(seed)
+    weights = [rng.normal(0, 1 / np.sqrt(x), size=(y, x)) for x, y in zip(SIZES[:-1], SIZES[1:])]
+    biases = [np.zeros(y) for y in SIZES[1:]]
+    targets = np.eye(10)[y_train]
+    for epoch in range(epochs):
+        order = rng.permutation(len(x_train))
+        for k in range(0, len(order), batch_size):
+            batch = order[k:k+batch_size]
+            nabla_w, nabla_b = backprop(x_train[batch], targets[batch], weights, biases)
+            weights = [w-(eta/len(batch))*nw for w, nw in zip(weights, nabla_w)]
+            biases = [b-(eta/len(batch))*nb for b, nb in zip(biases, nabla_b)]
+    return weights, biases
+'''
+PER_EXAMPLE = '''            nabla_w = [np.zeros(w.shape) for w in weights]
+            nabla_b = [np.zeros(b.shape) for b in biases]
+            for x, y in zip(x_train[batch], targets[batch]):
+                dw, db = backprop(x, y, weights, biases)
+                nabla_w = [nw + d for nw, d in zip(nabla_w, dw)]
+                nabla_b = [nb + d for nb, d in zip(nabla_b, db)]
+'''
 
 # -- the fixes the hints ask for -------------------------------------------------------------------
 
@@ -254,4 +279,12 @@ ENTRIES = (
     Entry("train_column_biases", "a4_digits", "train", TRAIN_COLUMN_BIASES,
           (Fix("column_biases_returned", "return weights, biases", "return weights, [b.ravel() for b in biases]",
                "[b.ravel() for b in biases]"),)),
+    # a batched train with the book's one-example backprop (fixed as its hints say) as the student's own
+    Entry("train_batch_into_book_backprop", "a4_digits", "train", TRAIN_BATCHED,
+          (Fix("backprop_given_a_batch",
+               "            nabla_w, nabla_b = backprop(x_train[batch], targets[batch], weights, biases)\n",
+               PER_EXAMPLE, "for x, y in zip(x_train[batch], targets[batch])"),),
+          helpers=backprop(returns="(nabla_w, nabla_b)").replace(
+              "np.dot(delta, activations[-2].transpose())", "np.outer(delta, activations[-2])").replace(
+              "np.dot(delta, activations[-l-1].transpose())", "np.outer(delta, activations[-l-1])")),
 )

@@ -118,8 +118,8 @@ def _fix_until_it_passes(function: str, source: str, assignment_id: str, program
 
 @pytest.mark.parametrize("entry", corpus.ENTRIES, ids=[e.name for e in corpus.ENTRIES])
 def test_each_book_idiom_shows_its_hint_and_the_hint_fixes_it(entry):
-    def program(source):
-        return namespace(entry.assignment, {entry.function: source})
+    def program(source):  # the helpers (the student's own callees) after the function, as a notebook's later cell
+        return namespace(entry.assignment, {entry.function: source + "\n\n" + entry.helpers})
 
     def step(name, i):
         return entry.steps[i] if i < len(entry.steps) else None

@@ -4,7 +4,8 @@ them all, hidden cases included.
 
 One student per corpus entry (``tests/course/nielsen_corpus.py``) as the student handed it in, and
 one with every fix of its hints applied; each is the reference solution with that one function
-replaced. A4's ``digits.keras`` is left out (nobody's file is the point here), so everybody loses
+replaced. (An entry that needs the student's own callee, ``helpers``, is left out: the grader
+gives each function the reference callees, so that mistake can't happen there.) A4's ``digits.keras`` is left out (nobody's file is the point here), so everybody loses
 its points, and nothing else.
 """
 from __future__ import annotations
@@ -57,7 +58,7 @@ def graded(tmp_path_factory):
         no_file = tuple(ex.name for ex in assignment.exercises if ex.artifact)
         root = tmp_path_factory.mktemp(f"nielsen-{assignment_id}")
         expected = {}
-        for entry in (e for e in corpus.ENTRIES if e.assignment == assignment_id):
+        for entry in (e for e in corpus.ENTRIES if e.assignment == assignment_id and not e.helpers):
             lost = (entry.function,) if entry.steps else ()
             samples.write_py(root / "class" / entry.name, assignment_id, {entry.function: entry.source})
             expected[entry.name] = samples.expected_scores(assignment, (*lost, *no_file))
@@ -80,7 +81,7 @@ def test_one_row_per_student_with_exactly_the_expected_scores(graded):
             assert {name: float(rows[student][name]) for name in scores} == scores, student
 
 
-@pytest.mark.parametrize("entry", [e for e in corpus.ENTRIES if e.steps], ids=lambda e: e.name)
+@pytest.mark.parametrize("entry", [e for e in corpus.ENTRIES if e.steps and not e.helpers], ids=lambda e: e.name)
 def test_each_idiom_is_named_in_results_json_and_on_the_feedback_page(graded, entry):
     out, _ = graded[entry.assignment]
     results = json.loads((out / "results" / f"{entry.name}.json").read_text())
