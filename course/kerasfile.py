@@ -162,19 +162,19 @@ def read_members(source: str | os.PathLike | bytes) -> dict[str, bytes]:
             with open(source, "rb") as f:
                 data = f.read(MAX_FILE_BYTES + 1)
         except OSError as e:
-            raise KerasFileError(f"could not be read: {e.strerror or e}") from None
+            raise KerasFileError(f"the file could not be read: {e.strerror or e}") from None
     if len(data) > MAX_FILE_BYTES:
-        raise KerasFileError(f"is larger than {MAX_FILE_BYTES // 2**20} MB; a saved 784-16-16-10 network is about 0.2 MB")
+        raise KerasFileError(f"the file is larger than {MAX_FILE_BYTES // 2**20} MB; a saved 784-16-16-10 network is about 0.2 MB")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as e:
-        raise KerasFileError(f"is not a .keras file (a zip archive): {e}") from None
+        raise KerasFileError(f"the file is not a .keras file (a zip archive): {e}") from None
     names = [info.filename for info in infos]
     extra = [n for n in names if n not in MEMBERS]
     missing = [n for n in MEMBERS if n not in names]
     if extra or missing or len(names) != len(set(names)):
-        raise KerasFileError(f"should hold exactly {', '.join(MEMBERS)} (what model.save writes); "
+        raise KerasFileError(f"the zip should hold exactly {', '.join(MEMBERS)} (what model.save writes); "
                              f"it holds {', '.join(repr(n) for n in names[:10]) or 'nothing'}")
     members = {}
     for info in infos:
@@ -272,7 +272,7 @@ def parse_config(config: dict) -> tuple[list[dict], bool]:
     if unknown:
         raise KerasFileError(f"config.json has entries this reader can't vouch for: {sorted(unknown)}")
     if config.get("class_name") != "Sequential":
-        raise KerasFileError(f"holds a {config.get('class_name')!r} model; save a keras.Sequential "
+        raise KerasFileError(f"config.json holds a {config.get('class_name')!r} model; save a keras.Sequential "
                              "(Dense layers only)")
     body = config.get("config")
     if not isinstance(body, dict) or not isinstance(body.get("layers"), list):
