@@ -19,7 +19,7 @@ from grader.sandbox import reach
 
 GRANTED = (*reach.NEEDED, "matplotlib")
 """packages every child may import (besides the standard library)"""
-GRANTED_WITH = {"keras": ("keras", "tensorflow")}
+GRANTED_WITH = {"keras": ("keras", "jax", "tensorflow"), "tensorflow": ("tensorflow",)}
 """and those a server that preloaded them (``needs``) grants its children"""
 _MODULE = re.compile(r"No module named '([\w.]+)'|cannot import name '(\w+)' from (?:partially initialized module )?'([\w.]+)'")
 _FILE = re.compile(r"Permission denied: '(/[^']+)'|(/[^\s:'\"]+): cannot open shared object file")
