@@ -64,8 +64,8 @@ class WorkerProcess:
         """student -> (submission, fingerprint, tries) sent and not finished yet"""
         self.cpu = {}
 
-    def configure(self, plan_data: bytes, feedback_options: dict) -> None:
-        write_frame(self.process.stdin, json.dumps({"feedback_options": feedback_options}).encode())
+    def configure(self, plan_data: bytes, feedback_options: dict, pictures: str) -> None:
+        write_frame(self.process.stdin, json.dumps({"feedback_options": feedback_options, "pictures": pictures}).encode())
         write_frame(self.process.stdin, plan_data)
 
     def ready(self) -> None:
@@ -124,11 +124,12 @@ def grade_local(todo: list[Submission], plan_source, needs: list[tuple[str, ...]
         RuntimeError: a worker process could not start (a grader fault).
     """
     pool = [WorkerProcess(i, needs) for i in range(max(1, min(workers, len(todo))))]
+    shared = tempfile.TemporaryDirectory(prefix="grader-pictures-")  # private (0700): the workers' pictures
     try:
         plan = plan_source.result()
         data = codec.encode(plan.to_plain())
         for proc in pool:
-            proc.configure(data, feedback_options)
+            proc.configure(data, feedback_options, shared.name)
         for proc in pool:
             proc.ready()
         started()
@@ -161,7 +162,7 @@ def grade_local(todo: list[Submission], plan_source, needs: list[tuple[str, ...]
                                                    problem=f"the grader's worker process failed: {why}")
                             finish(render(failed, **feedback_options))
                     fresh = WorkerProcess(proc.index, needs)
-                    fresh.configure(data, feedback_options)
+                    fresh.configure(data, feedback_options, shared.name)
                     fresh.ready()
                     pool[pool.index(proc)] = fresh
                     selector.register(fresh.process.stdout, selectors.EVENT_READ, fresh)
@@ -176,10 +177,12 @@ def grade_local(todo: list[Submission], plan_source, needs: list[tuple[str, ...]
     finally:
         for proc in pool:
             proc.close()
+        shared.cleanup()
 
 
 def serve(needs: list[tuple[str, ...]], index: int, stdin, stdout) -> None:
     """A worker process: the plan first, then batches of submissions; one reply per finished one."""
+    from grader import pictures
     from grader.grading.worker import Worker
 
     worker = Worker(needs, index=index)  # the fork servers start while the plan is computed
@@ -188,7 +191,9 @@ def serve(needs: list[tuple[str, ...]], index: int, stdin, stdout) -> None:
         data = read_frame(stdin)
         if header is None or data is None:
             return
-        worker.feedback_options = json.loads(header)["feedback_options"]
+        settings = json.loads(header)
+        worker.feedback_options = settings["feedback_options"]
+        pictures.share(settings["pictures"])
         worker.configure(Plan.from_plain(codec.decode(data)))
         write_frame(stdout, b"ready")
         incoming: queue.SimpleQueue = queue.SimpleQueue()
