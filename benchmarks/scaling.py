@@ -165,7 +165,7 @@ def dask_cluster(n: int):
     """A local Dask cluster of ``n`` single-threaded worker processes, and the flags to grade on it."""
     from dask.distributed import LocalCluster
 
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
     return ["--scheduler", cluster.scheduler_address, "--workers", str(n)], cluster
 
 
