@@ -21,6 +21,7 @@ import io
 import logging
 import os
 import threading
+import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Callable
 
@@ -36,6 +37,8 @@ Draw = Callable[[Exercise, list[CaseResult]], "Figure | None"]
 
 DPI = 90
 CACHE_SIZE = 256
+SHARED_WAIT = 5.0
+"""seconds to wait for another process drawing the same picture (``share``)"""
 
 _REGISTRY: dict[str, Draw] = {}
 _LOADED: set[str] = set()
@@ -106,6 +109,7 @@ def picture(assignment_id: str, result: ExerciseResult) -> str | None:
             _share(key, uri)
     except Exception:  # a value no picture can show; the text feedback still says what is wrong
         log.debug("no picture for %s", result.exercise.name, exc_info=True)
+        _share(key, None)
     finally:
         with _LOCK:
             _CACHE[key] = uri
@@ -116,15 +120,29 @@ def picture(assignment_id: str, result: ExerciseResult) -> str | None:
 
 
 def _shared(key: str) -> tuple[bool, str | None]:
-    """(found, uri) from the shared folder; "" in a file means "no picture"."""
+    """(found, uri) from the shared folder ("" in a file means "no picture"). When another
+    process is drawing this picture (its lock file exists), wait a while for it rather than
+    draw it twice; otherwise take the lock (``_share`` writes the picture)."""
     if not _SHARED:
         return False, None
-    try:
-        with open(os.path.join(_SHARED[0], key), encoding="ascii") as f:
-            text = f.read()
-    except OSError:
-        return False, None
-    return True, text or None
+    path = os.path.join(_SHARED[0], key)
+    deadline = time.monotonic() + SHARED_WAIT
+    while True:
+        try:
+            with open(path, encoding="ascii") as f:
+                text = f.read()
+            return True, text or None
+        except OSError:
+            pass
+        try:
+            os.close(os.open(f"{path}.lock", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            return False, None  # ours to draw
+        except FileExistsError:
+            if time.monotonic() > deadline:
+                return False, None  # the other process is slow (or died): draw it here
+            time.sleep(0.005)
+        except OSError:
+            return False, None
 
 
 def _share(key: str, uri: str | None) -> None:
