@@ -26,8 +26,8 @@ from grader import class_report
 from grader.grading.judging import Finished, judge_reply, merge_replies, without_file  # noqa: F401  (re-exported)
 from grader.grading.worker import configure, kinds
 from grader.plan import Group, Plan, PlanProcess, grading_order, make_plan  # noqa: F401  (re-exported)
-from grader.results import (StudentResult, atomic_write, clean_partial_writes, csv_row, is_current, read_json,
-                            readable, write_csv)
+from grader.results import (StudentResult, atomic_write, check_hidden_feedback, clean_partial_writes, csv_row,
+                            is_current, read_json, readable, write_csv)
 from grader.sandbox.client import Sandbox, decode_reply
 from grader.submissions import Submission, discover
 
@@ -77,12 +77,14 @@ class Summary:
 
 def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = None, timeout: float | None = None,
           seed: int | None = None, progress: bool | None = None, scheduler: str | None = None,
-          pictures: bool = True, plan: str | os.PathLike | None = None) -> Summary:
+          pictures: bool = True, hidden_feedback: str = "summary", plan: str | os.PathLike | None = None) -> Summary:
     """Grade every student folder in ``submissions_dir`` into ``out``; see the module docstring.
 
-    ``pictures=False`` leaves the pictures out of the feedback pages (faster). ``plan``: a file
-    written by ``grader plan`` (then TensorFlow is never imported for A1-A3); ``seed`` defaults
-    to its seed, else to 0.
+    ``pictures=False`` leaves the pictures out of the feedback pages (faster).
+    ``hidden_feedback="summary"`` shows students only how many hidden cases passed (and the hint),
+    and writes the details to ``out/instructor/<student>.html``; ``"full"`` shows them everything.
+    ``plan``: a file written by ``grader plan`` (then TensorFlow is never imported for A1-A3);
+    ``seed`` defaults to its seed, else to 0.
 
     Raises:
         KeyError: unknown assignment. NotADirectoryError: no such submissions folder.
@@ -90,6 +92,7 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
     """
     start = time.perf_counter()
     out = Path(out)
+    check_hidden_feedback(hidden_feedback)
     assignment = exercises.assignment(assignment_id)
     ready = None
     if plan is not None:
@@ -106,7 +109,7 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
     todo: list[Submission] = []
     for sub in subs:
         old = read_json(out / "results" / f"{sub.student}.json")
-        if is_current(old, fingerprint=fingerprints[sub.student], seed=seed):
+        if is_current(old, fingerprint=fingerprints[sub.student], seed=seed, hidden_feedback=hidden_feedback):
             saved[sub.student] = old
         else:
             todo.append(sub)
@@ -117,8 +120,11 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
         bar = tqdm(total=len(todo), unit="sub", disable=not show, desc=assignment_id, smoothing=0.1)
 
         def finish(done: Finished) -> None:
-            # feedback first, then results.json, whose presence means "graded" to a resumed run
+            # feedback (and the instructor's copy) first, then results.json, whose presence means
+            # "graded" to a resumed run
             atomic_write(out / "feedback" / f"{done.student}.html", done.feedback)
+            if done.instructor is not None:
+                atomic_write(out / "instructor" / f"{done.student}.html", done.instructor)
             atomic_write(out / "results" / f"{done.student}.json", json.dumps(done.results, indent=1))
             saved[done.student] = done.results
             bar.update(1)
@@ -127,7 +133,7 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
         cpu_start, process_start = _cpu(), time.process_time()
         planner = ready or PlanProcess(assignment_id, seed=seed, timeout=timeout)  # Keras, in its own process
         usage: dict[str, float] = {}
-        options = {"pictures": pictures}
+        options = {"pictures": pictures, "hidden_feedback": hidden_feedback}
         try:
             if scheduler:
                 from grader import distributed

@@ -29,23 +29,30 @@ class Finished:
     """``feedback/<student>.html``, pictures embedded"""
     row: dict
     """the student's ``grades.csv`` row"""
+    instructor: str | None = None
+    """``instructor/<student>.html``, the instructor's copy (every hidden case in full), if written"""
     cpu: float = 0.0
     """the CPU seconds the submission's sandboxed processes took"""
 
     def to_plain(self) -> dict:
         return {"student": self.student, "results": self.results, "feedback": self.feedback, "row": self.row,
-                "cpu": self.cpu}
+                "instructor": self.instructor, "cpu": self.cpu}
 
     @classmethod
     def from_plain(cls, d: dict) -> "Finished":
-        return cls(d["student"], d["results"], d["feedback"], d["row"], float(d.get("cpu") or 0.0))
+        return cls(d["student"], d["results"], d["feedback"], d["row"], d.get("instructor"),
+                   float(d.get("cpu") or 0.0))
 
 
-def finish(result: StudentResult, *, cpu: float = 0.0, **feedback_options) -> Finished:
-    """Render ``result``'s files; ``feedback_options`` (e.g. ``pictures=False``) go to ``feedback.render``."""
-    payload = result.to_gradescope()
-    return Finished(result.student, payload, feedback.render(result, **feedback_options),
-                    csv_row(payload, result.assignment), cpu)
+def finish(result: StudentResult, *, cpu: float = 0.0, pictures: bool = True,
+           hidden_feedback: str = "summary") -> Finished:
+    """Render ``result``'s files (options as ``grader.grade.grade``'s): results JSON, grades.csv
+    row, the student's page and, when that one keeps the hidden cases hidden, the instructor's copy."""
+    payload = result.to_gradescope(hidden_feedback=hidden_feedback)
+    instructor = (feedback.render(result, pictures=pictures, instructor=True) if hidden_feedback == "summary"
+                  else None)
+    page = feedback.render(result, pictures=pictures, hidden_feedback=hidden_feedback)
+    return Finished(result.student, payload, page, csv_row(payload, result.assignment), instructor, cpu)
 
 
 def merge_replies(replies: list[dict]) -> dict:

@@ -142,8 +142,10 @@ def test_one_worker_many_workers_and_dask_give_byte_identical_results(cluster, t
     for name in ("w3", "dask"):
         assert (tmp_path / name / "grades.csv").read_bytes() == (tmp_path / "w1" / "grades.csv").read_bytes()
         assert results(tmp_path / name) == results(tmp_path / "w1")
-        pages = sorted(p.name for p in (tmp_path / "w1" / "feedback").iterdir())
-        assert sorted(p.name for p in (tmp_path / name / "feedback").iterdir()) == pages
-        for page in pages:
-            assert (tmp_path / name / "feedback" / page).read_bytes() == \
-                (tmp_path / "w1" / "feedback" / page).read_bytes(), (name, page)
+        for folder in ("feedback", "instructor"):  # the student's pages, and the instructor's copies
+            pages = sorted(p.name for p in (tmp_path / "w1" / folder).iterdir())
+            assert len(pages) == len(expected)
+            assert sorted(p.name for p in (tmp_path / name / folder).iterdir()) == pages
+            for page in pages:
+                assert (tmp_path / name / folder / page).read_bytes() == \
+                    (tmp_path / "w1" / folder / page).read_bytes(), (name, folder, page)
