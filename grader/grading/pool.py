@@ -65,7 +65,8 @@ class WorkerProcess:
         self.cpu = {}
 
     def configure(self, plan_data: bytes, feedback_options: dict, pictures: str) -> None:
-        write_frame(self.process.stdin, json.dumps({"feedback_options": feedback_options, "pictures": pictures}).encode())
+        settings = {"feedback_options": feedback_options, "pictures": pictures}
+        write_frame(self.process.stdin, json.dumps(settings).encode())
         write_frame(self.process.stdin, plan_data)
 
     def ready(self) -> None:

@@ -98,7 +98,8 @@ def hostile_corpus():
     import importlib.util
 
     if "hostile_corpus" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("hostile_corpus", Path(__file__).parents[1] / "hostile" / "corpus.py")
+        path = Path(__file__).parents[1] / "hostile" / "corpus.py"
+        spec = importlib.util.spec_from_file_location("hostile_corpus", path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module
         spec.loader.exec_module(module)
