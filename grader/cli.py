@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from course import extras
+
 
 def _grade(args) -> int:
     from grader import grade, report
@@ -114,6 +116,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
+    if extras.missing_modules("grader"):  # a student install: say what to install, in one line
+        print(extras.advice("grader", "grader"), file=sys.stderr)
+        return 2
     try:
         return args.run(args)
     except (KeyError, OSError) as e:

@@ -89,3 +89,23 @@ def test_checking_weights_from_keras_needs_no_tensorflow():
     """)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0 and "✔ weights_from_keras" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_course_check_a4_says_it_starts_tensorflow_and_prints_only_results(tmp_path):
+    """TensorFlow's C++ log (absl's ``I0000 …``, ``E0000 … cuInit …``) must not reach the student.
+
+    Run with none of the quieting variables set, as a student's shell would be.
+    """
+    import os
+
+    from grader.samples import write_py
+
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TF_", "CUDA_", "KERAS_", "GLOG_", "ABSL_"))}
+    proc = subprocess.run([sys.executable, "-m", "course.cli", "check", "a4_digits", str(write_py(tmp_path, "a4_digits"))],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stderr == ""
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "a4_digits's check starts TensorFlow first (a few seconds)…"
+    assert all(line[:1] in "✔–" for line in lines[1:-1]) and lines[-1] == "3/3 exercises pass", proc.stdout
