@@ -19,6 +19,11 @@ def test_correct_function_passes_and_prints(solution, capsys):
     ("sigmoid", np.tanh, "tanh"),
     ("relu", lambda z: np.clip(z, 0, 1), "no upper limit"),
     ("weighted_sum", lambda a, w: a * w, "element-wise products"),
+    ("quadratic_logistic_parameters", lambda n: n + n * (n + 1) // 2, "also has a bias"),
+    ("quadratic_logistic_parameters", lambda n: n * (n + 1) // 2 + 1, "n short"),
+    ("quadratic_logistic_parameters", lambda n: n + n * n + 1, "not n²"),
+    ("quadratic_logistic_parameters", lambda n: n + 1, "plain logistic regression"),
+    ("quadratic_logistic_parameters", lambda n: n + n * (n + 1) / 2 + 1, "divide with //"),
 ])
 def test_wrong_function_fails_with_hint(name, wrong, hint):
     with pytest.raises(CheckFailed, match=hint):
@@ -55,12 +60,14 @@ def test_self_check_never_imports_tensorflow_and_is_fast():
 
 
 def test_course_check_cli_exit_codes(tmp_path, solution):
+    from course import exercises
     from grader.samples import write_py
 
+    n = len(exercises.assignment("a1_neuron").exercises)
     good = write_py(tmp_path / "good", "a1_neuron")
     bad = write_py(tmp_path / "bad", "a1_neuron", {"relu": "def relu(z):\n    return np.clip(z, 0, 1)\n"})
     ok = subprocess.run([sys.executable, "-m", "course.cli", "check", "a1_neuron", str(good)], capture_output=True, text=True)
-    assert ok.returncode == 0 and "7/7 exercises pass" in ok.stdout
+    assert ok.returncode == 0 and f"{n}/{n} exercises pass" in ok.stdout
     ko = subprocess.run([sys.executable, "-m", "course.cli", "check", "a1_neuron", str(bad)], capture_output=True, text=True)
     assert ko.returncode == 1 and "✘ relu" in ko.stdout and "no upper limit" in ko.stdout
 
