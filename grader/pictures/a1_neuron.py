@@ -134,15 +134,16 @@ def parameter_counts(exercise: Exercise, cases: list[CaseResult]):
         return None
     n, want, have, ok = (np.array(column) for column in zip(*sorted(rows)))
     ok = ok.astype(bool)
-    fig = new_figure(7.4, 3.6)
+    fig = new_figure(6.4, 3.8)
     ax = fig.add_subplot()
     plots.parameter_growth(ax=ax, pixels=np.unique(np.geomspace(1, max(3000.0, n.max()), 60).astype(int)))
     ax.plot(n, want, "s", color="0.35", markersize=8, alpha=0.7, label="Keras's count_params()")
     ax.plot(n[ok], have[ok], "o", color="tab:green", markersize=4, label="yours, right")
     ax.plot(n[~ok], have[~ok], "x", color="tab:red", markersize=8, mew=2, label="yours, wrong")
     for k, w, h in zip(n[~ok], want[~ok], have[~ok]):
-        ax.annotate(f"{h - w:+,.0f}", (k, h), xytext=(5, -10), textcoords="offset points", fontsize=8, color="tab:red")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+        ax.annotate(f"{h - w:+,.0f}", (k, h), xytext=(-7, 2), textcoords="offset points", ha="right", fontsize=8,
+                    color="tab:red")
+    ax.legend(loc="upper left", fontsize=7, framealpha=0.9)
     ax.set_title(f"Your counts on the public cases: {int(ok.sum())} of {ok.size} right (log-log)", fontsize=10)
-    fig.subplots_adjust(left=0.1, right=0.68, bottom=0.15, top=0.9)
+    fig.subplots_adjust(left=0.11, right=0.97, bottom=0.15, top=0.9)
     return fig
