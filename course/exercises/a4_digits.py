@@ -1,7 +1,8 @@
 """A4 "train the digit recognizer": the graded functions and artifact, and the mistakes we can name.
 
 ``build_model`` and ``digits.keras`` are Keras models: the sandboxed child turns them into plain
-data (``course.models``) and the checks here judge that data. ``backprop`` is compared with
+data (``course.models``; the saved file is read without Keras, by ``course.kerasfile``) and the
+checks here judge that data. ``backprop`` is compared with
 ``tf.GradientTape`` (``grader.references.a4_digits``); its hints compare a wrong answer with
 variants that GradientTape also computed (``case.probe``), so no backprop is written here.
 ``train`` is judged by the held-out accuracy its weights reach, ``digits.keras`` by its MNIST
@@ -14,6 +15,7 @@ import numpy as np
 from course import models
 from course.compare import compare, validate_array
 from course.data import load_mnist
+from course.exercises import nielsen
 from course.exercises.base import Assignment, Exercise, Hint, Scale
 
 SIZES = (784, 16, 16, 10)
@@ -222,6 +224,10 @@ ASSIGNMENT = Assignment(
         Exercise("build_model", points=2, needs=("keras",), adapter=models.built_model,
                  transform=model_outputs, rtol=1e-4, atol=1e-6, timeout=60.0),
         Exercise("backprop", points=4, rtol=1e-6, atol=1e-10, timeout=20.0, hints=(
+            nielsen.dot_not_outer(),
+            nielsen.columns_meet_vectors_hint(),
+            nielsen.GRADIENTS_SWAPPED,
+            nielsen.COLUMN_GRADIENTS,
             Hint("missing_sigmoid_prime", "these are the gradients without the factor σ'(z): the error of a layer "
                  "is delta = (a - y) * σ'(z) at the output (BP1) and (W^T delta) * σ'(z) below it (BP2), "
                  "with σ'(z) = σ(z)(1 - σ(z)).", _matches_variant),
@@ -235,8 +241,15 @@ ASSIGNMENT = Assignment(
                  "layer (weights[0]), even though backpropagation computes it last.", _reversed),
         )),
         Exercise("train", points=2, calls=("backprop", "sigmoid", "sigmoid_prime"),
-                 transform=heldout_accuracy, timeout=120.0),
-        Exercise("digits.keras", points=2, needs=("keras",), artifact="digits.keras",
+                 transform=heldout_accuracy, timeout=120.0, hints=(
+            nielsen.columns_meet_vectors_hint(SIZES),
+            nielsen.dot_not_outer(SIZES),
+            nielsen.BACKPROP_GIVEN_ROWS,
+            nielsen.COLUMN_BIASES_RETURNED,
+            nielsen.BOOK_WEIGHT_INIT,
+        )),
+        # read by course.kerasfile (zip + HDF5, NumPy forward pass): no Keras, no TensorFlow
+        Exercise("digits.keras", points=2, artifact="digits.keras",
                  adapter=models.saved_model, transform=model_file_accuracy, scale=DIGITS_SCALE, timeout=60.0),
     ),
 )
