@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from course import extras
+
 
 def _grade(args) -> int:
     from grader import grade, report
@@ -176,6 +178,11 @@ def _share(value: str) -> float:
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
+    # grading with a plan file needs no TensorFlow: the `worker` extra is enough
+    extra, what = ("worker", "grader grade --plan") if getattr(args, "plan", None) else ("grader", "grader")
+    if extras.missing_modules(extra):  # a student install: say what to install, in one line
+        print(extras.advice(what, extra), file=sys.stderr)
+        return 2
     try:
         return args.run(args)
     except (KeyError, OSError) as e:
