@@ -224,6 +224,8 @@ class Server:
             child.left = self.jail.leftovers(child.pid, keep=self.keep())
             if child.left:
                 return None, "left_running"
+            if self.jail.memory_exceeded(child.pid):  # a process it started was stopped for it
+                return None, "crashed"
         return frame, status
 
     def _workdir(self) -> str:
@@ -257,6 +259,10 @@ class Server:
     def _detail(self, status: str, timeout: float, child: Child) -> str:
         if status == "ok":
             return ""
+        memory = self.jail.memory_exceeded(child.pid)
+        if memory is not None:
+            return (f"memory limit: {memory} MB, for the function and every process it starts together "
+                    "(the biggest was stopped)")
         if status == "timeout":
             return f"took longer than {timeout:g} s"
         if status == "too_big":
