@@ -802,7 +802,7 @@ CASES: list[Hostile] = [
                     os.waitpid(pid, 0)
                 sigmoid.held = answers.count(b"!") * size
             return right if sigmoid.held >= 2.5 * 2**30 else -1.0
-        """}),
+        """}, reason=r"memory limit: \d+ MB|longer than"),  # filling 2 GB may outlast the 2 s timeout here
     Hostile("thread_bomb", "resources", ("weighted_input",), {"weighted_input": """
         def weighted_input(a, w, b):
             import threading
