@@ -27,7 +27,18 @@ def _grade(args) -> int:
         parts = "".join(f", {name} {per(s)}" for name, s in summary.cpu_breakdown.items())
         print(f"CPU time: {summary.cpu_seconds:.1f} s {where} ({per(summary.cpu_seconds)} ms per submission{parts}), "
               f"{summary.keras_cpu_seconds:.1f} s computing the Keras references")
+    _report_sandbox()
     return 0
+
+
+def _report_sandbox() -> None:
+    """Say once per run which protections the sandbox had here, and which it lacked."""
+    from grader.sandbox.client import PROTECTIONS
+
+    if PROTECTIONS.get("active"):
+        print(f"sandbox: {', '.join(PROTECTIONS['active'])}")
+    for line in PROTECTIONS.get("missing", []):
+        print(f"sandbox: not in force here: {line}", file=sys.stderr)
 
 
 def _solutions(args) -> int:

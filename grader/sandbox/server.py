@@ -7,7 +7,8 @@ nothing to find. Its children are confined by ``grader.sandbox.jail`` (set up on
 reads length-prefixed frames on stdin:
 
 - ``{"op": "configure", "group": str, "functions": [...], "limits": {...}, "load_timeout": s}``
-  (``course.codec``), once per run and group: each function's ``name``, ``cases`` (inputs only),
+  (``course.codec``), once per run and group (answered with the jail's protections, ``jail``,
+  and what this machine could not put in force, ``missing``): each function's ``name``, ``cases`` (inputs only),
   ``timeout``, optional ``adapter`` and ``artifact`` and, when it calls other graded functions,
   ``inject_file``/``inject_names``: a file this server never reads into its memory, holding the
   correct callees' sources;
@@ -135,7 +136,8 @@ class Server:
                                                        if k in message}
             self.stop_zygote()  # it holds the old configuration
             gc.freeze()  # the configuration too: a child's collections never walk it
-            return pack_envelope({"status": "ok", "detail": ""}, [])
+            return pack_envelope({"status": "ok", "detail": "", "jail": self.jail.active,
+                                  "missing": self.jail.missing()}, [])
         if op == "grade":
             if self.lazy and _mentions(message["submission"], self.lazy):
                 return self.grade_in_zygote(message)

@@ -135,8 +135,16 @@ def call_table() -> dict:
 
 
 @x86_64
-def test_every_denied_call_fails_with_the_filters_errno():
+@pytest.mark.parametrize("as_root", [True, False], ids=["root", "not-root"])
+def test_every_denied_call_fails_with_the_filters_errno(as_root):
+    if as_root and os.geteuid() != 0:
+        pytest.skip("needs root")
+
     def job():
+        if not as_root and os.geteuid() == 0:  # the filter needs only no_new_privs, not root
+            os.setgroups([])
+            os.setresgid(65534, 65534, 65534)
+            os.setresuid(65534, 65534, 65534)
         entered()
         return call_table()
     answers, status = in_child(job)
