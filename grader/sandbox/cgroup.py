@@ -11,7 +11,8 @@ removes it (``Cgroups.remove``).
 
 Two layouts, detected once:
   - cgroup v2 (one tree, e.g. ``/sys/fs/cgroup``, or ``/sys/fs/cgroup/unified`` on a hybrid
-    host) where ``memory`` and ``pids`` can be enabled below the server's cgroup:
+    host) where ``memory`` and ``pids`` can be enabled below the server's cgroup, or else below
+    the tree's top (as root on a systemd host, whose session scope holds processes):
     ``memory.max``, ``memory.swap.max = 0``, ``memory.oom.group = 1`` (one OOM kills the whole
     group at once), ``pids.max``, and ``cgroup.kill``;
   - cgroup v1 (a hierarchy per controller): ``memory.limit_in_bytes``,
@@ -117,11 +118,14 @@ class Cgroups:
 
     @classmethod
     def _create_v2(cls, name: str) -> "Cgroups | None":
+        """Below the server's own cgroup, else below the top of the tree: a cgroup that holds
+        processes can't hand controllers down (but the root can), e.g. a systemd session's scope."""
         own = _own_groups().get("")
-        for mount, fstype, _ in _mounts():
+        places = [own, "/"] if own not in (None, "/") else ["/"]
+        for (mount, fstype, _), place in ((m, p) for m in _mounts() for p in places):
             if fstype != "cgroup2" or own is None:
                 continue
-            here = os.path.normpath(mount + own)
+            here = os.path.normpath(mount + place)
             try:
                 if not set(CONTROLLERS) <= set(_read(f"{here}/cgroup.controllers").split()):
                     continue

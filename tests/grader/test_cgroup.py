@@ -175,3 +175,38 @@ def test_the_jail_puts_each_child_in_a_leaf_and_removes_it(tmp_path):
     if result == b"-":
         pytest.skip("no cgroup here")
     assert result == b"y", result
+
+
+def test_v2_is_found_where_its_controllers_can_be_handed_down(tmp_path, monkeypatch):
+    """A cgroup v2 tree faked with plain files: the session's own group holds processes (the
+    kernel would refuse to hand controllers down, EBUSY), so the group goes below the top."""
+    top = tmp_path / "cgroup2"
+    scope = top / "user.slice" / "session-1.scope"
+    scope.mkdir(parents=True)
+    (top / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    (top / "cgroup.subtree_control").write_text("memory pids\n")
+    (scope / "cgroup.controllers").write_text("memory pids\n")
+    (scope / "cgroup.subtree_control").write_text("")
+    real_write = cgroup._write
+
+    def write(path, text):
+        if path == f"{scope}/cgroup.subtree_control":
+            raise OSError(16, "Device or resource busy")  # what the kernel says for a group with processes
+        real_write(path, text)
+    monkeypatch.setattr(cgroup, "_write", write)
+    monkeypatch.setattr(cgroup, "_mounts", lambda: [(str(top), "cgroup2", {"rw"})])
+    monkeypatch.setattr(cgroup, "_own_groups", lambda: {"": "/user.slice/session-1.scope"})
+    original_open = os.open
+    monkeypatch.setattr(os, "open", lambda path, flags, *a: original_open(path, flags | os.O_CREAT, 0o644, *a[1:]))
+    made = Cgroups._create_v2("digits-grader-1")
+    assert made is not None and made.version == 2
+    assert made.parents == [str(top / "digits-grader-1")]
+    assert (top / "digits-grader-1" / "cgroup.subtree_control").read_text() == "+memory +pids"
+    assert made.describe() == "cgroup v2 (memory, pids)"  # no memory.swap.max in the fake tree
+
+
+def test_no_cgroup_is_made_where_no_tree_has_the_controllers(monkeypatch, tmp_path):
+    (tmp_path / "cgroup.controllers").write_text("cpu io\n")
+    monkeypatch.setattr(cgroup, "_mounts", lambda: [(str(tmp_path), "cgroup2", {"rw"})])
+    monkeypatch.setattr(cgroup, "_own_groups", lambda: {"": "/"})
+    assert Cgroups.create("digits-grader-1") is None
