@@ -211,7 +211,7 @@ class Jail:
 
     @classmethod
     def for_server(cls, *, uid: int | None, base: str, allow_network: bool = False,
-                   landlock: bool = True, reveal: tuple[str, ...] = (), filter: bool = True,
+                   landlock: bool = True, reveal: tuple[str, ...] = (), syscall_filter: bool = True,
                    cgroups: bool = True) -> "Jail":
         """Set up the calling server process (see the module docstring).
 
@@ -223,7 +223,7 @@ class Jail:
             allow_network: keep the network (no namespace, no Landlock TCP rules).
             landlock: use Landlock when the kernel has it (tests turn it off to see the rest).
             reveal: hidden packages the children may read after all (see ``hidden_paths``).
-            filter: build the seccomp deny-list (``grader.sandbox.seccomp``).
+            syscall_filter: build the seccomp deny-list (``grader.sandbox.seccomp``).
             cgroups: give each child a capped cgroup where one can be made (``grader.sandbox.cgroup``).
 
         Raises:
@@ -247,12 +247,12 @@ class Jail:
                 jail.active.append(f"landlock abi {abi}")
             except OSError:
                 jail.ruleset_fd = -1
-        jail._add_filter_and_cgroups(filter, cgroups)
+        jail._add_filter_and_cgroups(syscall_filter, cgroups)
         return jail
 
-    def _add_filter_and_cgroups(self, filter: bool, cgroups: bool) -> None:
+    def _add_filter_and_cgroups(self, syscall_filter: bool, cgroups: bool) -> None:
         """The seccomp deny-list and the server's cgroup, each where this machine allows it."""
-        self.filter = seccomp.Filter.build() if filter else None
+        self.filter = seccomp.Filter.build() if syscall_filter else None
         if self.filter:
             self.active.append(f"seccomp filter ({self.filter.instructions} instructions)")
         self.cgroups = cgroup.Cgroups.create(f"digits-grader-{os.getpid()}") if cgroups else None

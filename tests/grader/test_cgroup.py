@@ -145,7 +145,7 @@ def test_the_jail_puts_each_child_in_a_leaf_and_removes_it(tmp_path):
     if server == 0:  # a throwaway server: the jail's namespaces never touch this process
         result = b"?"
         try:
-            j = Jail.for_server(uid=None, base=str(tmp_path), landlock=False, filter=False)
+            j = Jail.for_server(uid=None, base=str(tmp_path), landlock=False, syscall_filter=False)
             if j.cgroups is None:
                 result = b"-"
             else:
