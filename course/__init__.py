@@ -7,10 +7,12 @@ import importlib
 
 _EXPORTS = {"check": "course.selfcheck", "load_mnist": "course.data"}
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, "explore"])
 
 
 def __getattr__(name):
+    if name == "explore":  # a callable package: course.explore(...) starts the explorer
+        return importlib.import_module("course.explore")
     if name in _EXPORTS:
         return getattr(importlib.import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'course' has no attribute {name!r}")

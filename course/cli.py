@@ -1,5 +1,7 @@
 """``course check <assignment> <file>``: the self-check, for a whole notebook or ``.py`` file.
 
+(``course explore`` is :mod:`course.explore.cli`.)
+
 Runs the file's definitions (as the grader does) and checks every exercise of the assignment on
 its public cases. Exits 0 only when every exercise passes. Artifacts (A4's ``digits.keras``) are
 listed but not checked: only the grader's sandbox loads a model file.
@@ -10,6 +12,7 @@ import argparse
 import sys
 
 from course import exercises, source
+from course.explore import cli as explore_cli
 from course.selfcheck import NOT_CHECKED, line, run_check
 from course.judge import ExerciseResult
 
@@ -36,7 +39,10 @@ def main(argv=None) -> int:
     c = sub.add_parser("check", help="check a notebook or .py file against the public cases")
     c.add_argument("assignment", help=f"one of: {', '.join(exercises.IDS)}")
     c.add_argument("file", help="your .ipynb or .py file")
+    explore_cli.add_parser(sub)
     args = p.parse_args(argv)
+    if args.command == "explore":
+        return explore_cli.main(args)
     try:
         results, notes = check_file(args.assignment, args.file)
     except (KeyError, OSError, source.SubmissionError) as e:
