@@ -81,16 +81,17 @@ def judge(exercise: Exercise, case: Case, outcome: Outcome) -> CaseResult:
     if outcome.error is not None:
         if outcome.error.startswith("NotImplementedError"):
             return CaseResult(case, False, "not implemented yet: it still raises NotImplementedError")
-        return CaseResult(case, False, f"raised {outcome.error}")
+        return CaseResult(case, False, f"raised {outcome.error}", _recognise(exercise, case, outcome.error, "raised"))
     if exercise.warnings_fail and outcome.warnings:
-        return CaseResult(case, False, f"warning: {outcome.warnings[0]}. {exercise.warning_hint}".strip(),
-                          got=outcome.value)
+        hint = _recognise(exercise, case, outcome.warnings, "warned")
+        said = "" if hint or not exercise.warning_hint else f". {exercise.warning_hint}"
+        return CaseResult(case, False, f"warning: {outcome.warnings[0]}{said}", hint, got=outcome.value)
     got = outcome.value
     if exercise.transform is not None:
         try:
             got = exercise.transform(case, got)
-        except Exception as e:
-            return CaseResult(case, False, str(e), got=outcome.value)
+        except Exception as e:  # a malformed or failing answer: it may still be a mistake we know
+            return CaseResult(case, False, str(e), _recognise(exercise, case, outcome.value), got=outcome.value)
     if exercise.scale is not None:
         return _on_scale(exercise, case, got)
     problem = compare(got, case.expected, rtol=exercise.rtol, atol=exercise.atol)
@@ -111,10 +112,13 @@ def _on_scale(exercise: Exercise, case: Case, value) -> CaseResult:
     return CaseResult(case, fraction >= 1.0, message, credit=fraction)
 
 
-def _recognise(exercise: Exercise, case: Case, got) -> Hint | None:
+def _recognise(exercise: Exercise, case: Case, got, how: str = "matches") -> Hint | None:
+    """The first of the exercise's hints whose ``how`` matcher (``matches`` a wrong value, ``raised``
+    an exception's text, ``warned`` the warnings) recognises what this case produced."""
     for hint in exercise.hints:
+        matcher = getattr(hint, how)
         try:
-            if hint.matches(case, got):
+            if matcher is not None and matcher(case, got):
                 return hint
         except Exception:
             continue

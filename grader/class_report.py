@@ -18,7 +18,7 @@ from course.exercises.base import Assignment
 from grader.feedback import text
 from grader.pictures import data_uri, png
 from grader.pictures.generic import new_figure
-from grader.results import atomic_write
+from grader.results import atomic_write, read_json
 
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;
@@ -85,7 +85,12 @@ def histogram(scores: list[float], max_score: float) -> str:
     return data_uri(png(fig))
 
 
-def render(saved: list[dict], assignment: Assignment) -> str:
+SIMILARITY = "similarity/index.html"
+"""where ``grader similarity`` writes its index, relative to the report, when given the same folder"""
+
+
+def render(saved: list[dict], assignment: Assignment, *, similarity: str | None = None) -> str:
+    """The page; ``similarity``: a link to ``grader similarity``'s results, if there are some."""
     saved = [r for r in saved if isinstance(r, dict)]
     s = summarize(saved, assignment)
     parts = ["<!doctype html>", "<html lang='en'><head><meta charset='utf-8'>",
@@ -94,7 +99,11 @@ def render(saved: list[dict], assignment: Assignment) -> str:
              f"<p class='stats' id='stats' data-students='{s['students']}'><span>{s['students']} students</span>"
              f"<span>mean {s['mean']:.2f} / {assignment.max_score:g}</span><span>median {s['median']:g}</span>"
              f"<span>full marks: {s['full_marks']}</span></p>",
-             "<h2>Scores</h2>"]
+             ]
+    if similarity:
+        parts.append(f"<p id='similarity'><a href='{text(similarity)}'>Similar submissions</a> "
+                     "(grader similarity): the pairs that share the most rare code.</p>")
+    parts.append("<h2>Scores</h2>")
     if saved:
         parts.append(f"<figure id='histogram'><img src='{histogram(s['scores'], assignment.max_score)}' "
                      "alt='histogram of the scores'></figure>")
@@ -139,6 +148,21 @@ def _student(saved: dict) -> str:
 
 
 def write(path: Path, saved: list[dict], assignment: Assignment) -> Path:
-    """Write the report for these saved results to ``path``."""
-    atomic_write(Path(path), render(saved, assignment))
-    return Path(path)
+    """Write the report for these saved results to ``path`` (linking similarity results beside it)."""
+    path = Path(path)
+    similarity = SIMILARITY if (path.parent / SIMILARITY).is_file() else None
+    atomic_write(path, render(saved, assignment, similarity=similarity))
+    return path
+
+
+def refresh(out: Path, assignment: Assignment, students: list[str]) -> bool:
+    """Rewrite ``out/report.html`` from the saved results, if ``grader grade`` wrote one there.
+
+    So a report written before ``grader similarity`` ran links its results. Returns whether it did.
+    """
+    out = Path(out)
+    if not (out / "report.html").is_file():
+        return False
+    saved = [read_json(out / "results" / f"{s}.json") for s in students]
+    write(out / "report.html", [r for r in saved if r is not None], assignment)
+    return True

@@ -1,4 +1,5 @@
-"""The instructor's command line: ``grader grade``, ``solutions``, ``assign``, ``fixtures``, ``export``, ``gradescope``.
+"""The instructor's command line: ``grader grade``, ``solutions``, ``assign``, ``fixtures``, ``export``, ``gradescope``,
+``similarity``.
 
 Only argument parsing lives here; each command is a function in its own module.
 """
@@ -13,14 +14,15 @@ def _grade(args) -> int:
 
     summary = grade.grade(args.assignment, args.submissions, args.out, workers=args.workers,
                           timeout=args.timeout, seed=args.seed, progress=None, scheduler=args.scheduler,
-                          pictures=not args.no_pictures)
+                          pictures=not args.no_pictures, hidden_feedback=args.hidden_feedback)
     print(report.summary_table(summary, args.assignment))
     print()
     print(report.class_summary(summary, args.assignment))
     rate = (f" ({summary.rate:.0f} submissions/s once the Keras references were ready)"
             if summary.graded and summary.grading_seconds else "")
     print(f"graded {summary.graded}, reused {summary.reused} earlier results, in {summary.seconds:.1f} s{rate}; "
-          f"wrote {args.out}/grades.csv, report.html, results/, feedback/")
+          f"wrote {args.out}/grades.csv, report.html, results/, feedback/"
+          + (", instructor/ (hidden cases in full)" if args.hidden_feedback == "summary" else ""))
     if summary.graded:
         where = "this machine's part" if args.scheduler else "grading"
         per = lambda s: f"{1000 * s / summary.graded:.1f}"  # noqa: E731  (ms per submission)
@@ -81,8 +83,20 @@ def _export_nbgrader(args) -> int:
 def _gradescope(args) -> int:
     from grader import gradescope
 
-    path = gradescope.build(args.assignment, args.out, seed=args.seed)
+    path = gradescope.build(args.assignment, args.out, seed=args.seed, hidden_feedback=args.hidden_feedback)
     print(f"wrote {path}: upload it as the autograder of a Gradescope programming assignment")
+    return 0
+
+
+def _similarity(args) -> int:
+    from grader import similarity
+
+    done = similarity.run(args.assignment, args.submissions, args.out, pages=args.pages, common=args.common)
+    for a, b, score in done.pairs[:10]:
+        print(f"{score:6.2f}  {a} — {b}")
+    linked = "; the class report links them" if done.linked else ""
+    print(f"compared {done.compared} of {done.students} submissions in {done.seconds:.1f} s; wrote "
+          f"{args.out}/similarity.csv and {len(done.pairs)} pair pages in {args.out}/similarity/{linked}")
     return 0
 
 
@@ -98,6 +112,7 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=0, help="seed for the hidden cases")
     g.add_argument("--scheduler", default=None, help="Dask scheduler address, to grade on a cluster")
     g.add_argument("--no-pictures", action="store_true", help="leave the pictures out of the feedback (faster)")
+    _hidden_feedback_option(g)
     g.set_defaults(run=_grade)
     s = sub.add_parser("solutions", help="run every reference solution and prove it earns full marks")
     s.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
@@ -119,8 +134,30 @@ def parser() -> argparse.ArgumentParser:
     z.add_argument("assignment", help="assignment id, e.g. a1_neuron")
     z.add_argument("--out", default=".", help="folder for <assignment>-gradescope.zip (default: here)")
     z.add_argument("--seed", type=int, default=0, help="seed for the hidden cases on Gradescope")
+    _hidden_feedback_option(z, after="; the details are shown after the due date")
     z.set_defaults(run=_gradescope)
+    m = sub.add_parser("similarity", help="rank pairs of submissions by the rare code they share")
+    m.add_argument("assignment", help="assignment id, e.g. a1_neuron")
+    m.add_argument("submissions", help="folder with one sub-folder per student (or nbgrader's submitted/)")
+    m.add_argument("--out", required=True, help="output folder (the `grader grade` one links the results)")
+    m.add_argument("--pages", type=int, default=50, help="pages for the most similar pairs (default 50)")
+    m.add_argument("--common", type=_share, default=0.05,
+                   help="share of the class above which shared code counts for nothing (default 0.05)")
+    m.set_defaults(run=_similarity)
     return p
+
+
+def _hidden_feedback_option(p: argparse.ArgumentParser, after: str = " (instructor/ has them in full)") -> None:
+    p.add_argument("--hidden-feedback", choices=("summary", "full"), default="summary",
+                   help="what students see of the hidden cases: how many passed and the hint (summary, the default"
+                   f"{after}), or every input and expected answer (full)")
+
+
+def _share(value: str) -> float:
+    share = float(value)
+    if not 0 < share <= 1:
+        raise argparse.ArgumentTypeError(f"expected a share of the class between 0 and 1; received {value}")
+    return share
 
 
 def main(argv=None) -> int:

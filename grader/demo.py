@@ -1,4 +1,5 @@
-"""``make demo``: run the reference solutions, grade the bundled sample class, print the tables."""
+"""``make demo``: run the reference solutions, grade the bundled sample class, print the tables,
+and compare the class's submissions with ``grader similarity`` (its report links the results)."""
 from __future__ import annotations
 
 import shutil
@@ -6,7 +7,7 @@ import sys
 from pathlib import Path
 
 from course import exercises
-from grader import check_solutions, report, sample_models, samples
+from grader import check_solutions, report, sample_models, samples, similarity
 from grader.grade import grade
 
 OUT = Path("demo-out")
@@ -29,6 +30,12 @@ def main() -> int:
         summary = grade(assignment_id, class_dir, out, timeout=timeout)
         print(report.summary_table(summary, assignment_id))
         print(f"graded {summary.graded} submissions in {summary.seconds:.1f} s; feedback in {out}/feedback/")
+        alike = similarity.run(assignment_id, class_dir, out)
+        top = ""
+        if alike.pairs:
+            a, b, score = alike.pairs[0]
+            top = f"; most alike: {a} and {b} ({score:.2f})"
+        print(f"grader similarity: {len(alike.pairs)} pairs share rare code{top}; see {out}/similarity/index.html")
     return 0
 
 

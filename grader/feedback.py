@@ -3,8 +3,12 @@
 One self-contained page (styles inline, pictures embedded as data URIs, no scripts, nothing
 fetched) with the score, then one section per exercise: passed or not, the points, what went
 wrong on which case, the hint for a recognised mistake and, for a failing exercise, a picture of
-the student's values against Keras's (see ``grader.pictures``). Hidden cases are named by their
-label only, as in the text summary.
+the student's values against Keras's (see ``grader.pictures``, public cases only).
+
+Hidden cases stay hidden by default (``hidden_feedback="summary"``): the page lists the public
+cases in full and, of the hidden ones, only how many passed (and the hint, when the mistake was
+recognised). The instructor's copy (``instructor=True``, written to ``instructor/<student>.html``)
+and ``hidden_feedback="full"`` list every hidden case with its inputs and what went wrong.
 """
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import html
 
 from course.judge import ExerciseResult
 from grader import pictures as pictures_
-from grader.results import StudentResult, readable
+from grader.results import StudentResult, check_hidden_feedback, readable, student_summary
 
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:54rem;margin:2rem auto;padding:0 1rem;
@@ -40,14 +44,19 @@ def text(value) -> str:
     return html.escape(readable(str(value)))
 
 
-def render(result: StudentResult, *, pictures: bool = True) -> str:
+def render(result: StudentResult, *, pictures: bool = True, hidden_feedback: str = "summary",
+           instructor: bool = False) -> str:
     """The feedback page for one student.
 
     Args:
         result: the graded submission.
         pictures: draw a picture for each failing exercise (costs tens of milliseconds each,
             less when another student made the same mistake).
+        hidden_feedback: ``"summary"``: of the hidden cases, show only how many passed and the
+            hint; ``"full"``: show each one's inputs and what went wrong.
+        instructor: the instructor's copy: every hidden case in full, whatever ``hidden_feedback``.
     """
+    full = check_hidden_feedback(hidden_feedback) == "full" or instructor
     a = result.assignment
     by_name = {r.exercise.name: r for r in result.exercises}
     share = result.score / a.max_score if a.max_score else 0.0
@@ -60,6 +69,10 @@ def render(result: StudentResult, *, pictures: bool = True) -> str:
              f"{text(result.student)}: {result.score:g} / {a.max_score:g} points</p>",
              f"<div class='bar' role='img' aria-label='{share:.0%} of the points'>"
              f"<span style='width:{share:.1%}'></span></div></header>"]
+    if instructor:
+        parts.append("<p class='hint' id='instructor'><strong>Instructor's copy:</strong> every hidden case is "
+                     "shown in full. The student's page shows only how many hidden cases passed, and the hint."
+                     "</p>")
     if result.problem:
         parts.append(f"<section class='fail problem' id='problem'><h2>Nothing could be graded</h2>"
                      f"<p>{text(result.problem)}</p></section>")
@@ -67,7 +80,7 @@ def render(result: StudentResult, *, pictures: bool = True) -> str:
     for ex in a.exercises:
         r = by_name.get(ex.name)
         if r is not None:
-            parts.append(_section(a.id, r, pictures=pictures))
+            parts.append(_section(a.id, r, pictures=pictures, full=full))
     if result.notes:
         items = "".join(f"<li>{text(n)}</li>" for n in result.notes)
         parts.append(f"<section class='notes' id='notes'><h2>Notes</h2><ul>{items}</ul></section>")
@@ -91,7 +104,7 @@ def _overview(result: StudentResult, by_name: dict[str, ExerciseResult]) -> str:
             f"<tbody>{''.join(rows)}</tbody></table>")
 
 
-def _section(assignment_id: str, r: ExerciseResult, *, pictures: bool) -> str:
+def _section(assignment_id: str, r: ExerciseResult, *, pictures: bool, full: bool) -> str:
     ex = r.exercise
     state = "pass" if r.passed else "fail"
     mark = "✔" if r.passed else "✘"
@@ -99,7 +112,7 @@ def _section(assignment_id: str, r: ExerciseResult, *, pictures: bool) -> str:
              f"data-passed='{str(r.passed).lower()}'>",
              f"<h2><span class='mark-{state}'>{mark}</span> <code>{text(ex.name)}</code> — "
              f"{r.score:g} / {ex.points:g} points</h2>",
-             f"<p class='summary'>{text(r.problem or r.summary().split(' Hint: ')[0])}</p>"]
+             f"<p class='summary'>{text(r.problem or _summary(r, full).split(' Hint: ')[0])}</p>"]
     if r.hint:
         parts.append(f"<p class='hint'><strong>Hint:</strong> {text(r.hint.message)}</p>")
     if pictures and not r.passed:
@@ -108,23 +121,35 @@ def _section(assignment_id: str, r: ExerciseResult, *, pictures: bool) -> str:
             parts.append(f"<figure><img src='{uri}' alt='a picture of your {text(ex.name)} against Keras'>"
                          "<figcaption>Public cases only: your values against Keras's.</figcaption></figure>")
     if r.cases:
-        parts.append(_cases(r))
+        parts.append(_cases(r, full=full))
     parts.append("</section>")
     return "".join(parts)
 
 
-def _cases(r: ExerciseResult) -> str:
+def _summary(r: ExerciseResult, full: bool) -> str:
+    return student_summary(r, hidden_feedback="full" if full else "summary")
+
+
+def _cases(r: ExerciseResult, *, full: bool) -> str:
     rows = []
+    hidden = [c for c in r.cases if c.case.hidden]
     for c in r.cases:
+        if c.case.hidden and not full:
+            continue
+        what = f"<code>{text(c.case.call_text(r.exercise.name))}</code>"
+        if c.case.label:
+            what += f" <span class='label'>[{text(c.case.label)}]</span>"
         if c.case.hidden:
-            what = f"hidden case ({text(c.case.label)})"
-        else:
-            what = f"<code>{text(c.case.call_text(r.exercise.name))}</code>"
-            if c.case.label:
-                what += f" <span class='label'>[{text(c.case.label)}]</span>"
+            what = f"<span class='label'>hidden:</span> {what}"
         mark = "<span class='mark-pass'>✔</span>" if c.passed else "<span class='mark-fail'>✘</span>"
         rows.append(f"<tr class='{'pass' if c.passed else 'fail'}'><td>{mark}</td><td>{what}</td>"
                     f"<td>{text(c.message)}</td></tr>")
+    if hidden and not full:  # how many passed, never which inputs or what Keras answered
+        n_hidden = sum(c.passed for c in hidden)
+        state = "pass" if n_hidden == len(hidden) else "fail"
+        rows.append(f"<tr class='{state} hidden-summary'><td><span class='mark-{state}'>"
+                    f"{'✔' if state == 'pass' else '✘'}</span></td><td>hidden cases</td>"
+                    f"<td>{n_hidden} of {len(hidden)} pass</td></tr>")
     n_pass = sum(c.passed for c in r.cases)
     return (f"<details{'' if r.passed else ' open'}><summary>{n_pass} of {len(r.cases)} cases pass</summary>"
             f"<table class='cases'>{''.join(rows)}</table></details>")

@@ -34,8 +34,8 @@ from course.exercises.base import Case, Exercise
 from course.judge import ExerciseResult, judge_all
 from grader import class_report, feedback
 from grader.plan import Group, Plan, PlanProcess, grading_order, make_plan  # noqa: F401  (re-exported)
-from grader.results import (StudentResult, atomic_write, clean_partial_writes, csv_row, is_current, read_json,
-                            readable, write_csv)
+from grader.results import (StudentResult, atomic_write, check_hidden_feedback, clean_partial_writes, csv_row,
+                            is_current, read_json, readable, write_csv)
 from grader.sandbox.client import Sandbox, SandboxDied, decode_reply
 from grader.submissions import Submission, discover
 
@@ -151,16 +151,19 @@ class Summary:
 
 def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = None, timeout: float | None = None,
           seed: int = 0, progress: bool | None = None, scheduler: str | None = None,
-          pictures: bool = True) -> Summary:
+          pictures: bool = True, hidden_feedback: str = "summary") -> Summary:
     """Grade every student folder in ``submissions_dir`` into ``out``; see the module docstring.
 
     ``pictures=False`` leaves the pictures out of the feedback pages (faster).
+    ``hidden_feedback="summary"`` shows students only how many hidden cases passed (and the hint),
+    and writes the details to ``out/instructor/<student>.html``; ``"full"`` shows them everything.
 
     Raises:
         KeyError: unknown assignment. NotADirectoryError: no such submissions folder.
     """
     start = time.perf_counter()
     out = Path(out)
+    check_hidden_feedback(hidden_feedback)
     assignment = exercises.assignment(assignment_id)
     subs = discover(submissions_dir, assignment_id)
     clean_partial_writes(out)
@@ -170,7 +173,7 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
     todo: list[Submission] = []
     for sub in subs:
         old = read_json(out / "results" / f"{sub.student}.json")
-        if is_current(old, fingerprint=fingerprints[sub.student], seed=seed):
+        if is_current(old, fingerprint=fingerprints[sub.student], seed=seed, hidden_feedback=hidden_feedback):
             saved[sub.student] = old
         else:
             todo.append(sub)
@@ -180,7 +183,7 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
         show = sys.stderr.isatty() if progress is None else progress
         bar = tqdm(total=len(todo), unit="sub", disable=not show, desc=assignment_id, smoothing=0.1)
 
-        writer = Writer(out, pictures=pictures)
+        writer = Writer(out, pictures=pictures, hidden_feedback=hidden_feedback)
 
         def finish(result: StudentResult) -> None:
             saved[result.student] = writer.put(result)
@@ -329,18 +332,23 @@ def _replace(dead: Sandbox, pool: list[Sandbox], jobs, waiting: deque, selector,
 
 
 def files(result: StudentResult, out: Path, payload: dict | None = None, *,
-          pictures: bool = True) -> list[tuple[Path, str]]:
-    """A student's files in the order they are written: feedback, then results.json, whose
-    presence means "graded" to a resumed run."""
-    payload = payload or result.to_gradescope()
-    return [(out / "feedback" / f"{result.student}.html", feedback.render(result, pictures=pictures)),
-            (out / "results" / f"{result.student}.json", json.dumps(payload, indent=1))]
+          pictures: bool = True, hidden_feedback: str = "summary") -> list[tuple[Path, str]]:
+    """A student's files in the order they are written: feedback (and, when the student's page
+    keeps the hidden cases hidden, the instructor's copy), then results.json, whose presence
+    means "graded" to a resumed run."""
+    payload = payload or result.to_gradescope(hidden_feedback=hidden_feedback)
+    written = [(out / "feedback" / f"{result.student}.html",
+                feedback.render(result, pictures=pictures, hidden_feedback=hidden_feedback))]
+    if hidden_feedback == "summary":
+        written.append((out / "instructor" / f"{result.student}.html",
+                        feedback.render(result, pictures=pictures, instructor=True)))
+    return written + [(out / "results" / f"{result.student}.json", json.dumps(payload, indent=1))]
 
 
-def save(result: StudentResult, out: Path, *, pictures: bool = True) -> dict:
+def save(result: StudentResult, out: Path, *, pictures: bool = True, hidden_feedback: str = "summary") -> dict:
     """Write a student's files now; returns their results.json content."""
-    payload = result.to_gradescope()
-    for path, text in files(result, out, payload, pictures=pictures):
+    payload = result.to_gradescope(hidden_feedback=hidden_feedback)
+    for path, text in files(result, out, payload, pictures=pictures, hidden_feedback=hidden_feedback):
         atomic_write(path, text)
     return payload
 
@@ -350,8 +358,8 @@ class Writer:
     never waits for pictures or the disk. ``close`` waits for the last file and re-raises a
     failed write."""
 
-    def __init__(self, out: Path, *, pictures: bool = True):
-        self.out, self.pictures = out, pictures
+    def __init__(self, out: Path, *, pictures: bool = True, hidden_feedback: str = "summary"):
+        self.out, self.pictures, self.hidden_feedback = out, pictures, hidden_feedback
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="grader-writer", daemon=True)
@@ -361,7 +369,7 @@ class Writer:
         """Queue ``result``'s files; returns its results.json content."""
         if self.error is not None:
             raise self.error
-        payload = result.to_gradescope()
+        payload = result.to_gradescope(hidden_feedback=self.hidden_feedback)
         self.queue.put((result, payload))
         return payload
 
@@ -370,7 +378,8 @@ class Writer:
             if self.error is None:
                 try:
                     result, payload = item
-                    for path, text in files(result, self.out, payload, pictures=self.pictures):
+                    for path, text in files(result, self.out, payload, pictures=self.pictures,
+                                            hidden_feedback=self.hidden_feedback):
                         atomic_write(path, text)
                 except BaseException as e:  # disk full, permissions: the grader's fault, reported
                     self.error = e

@@ -23,6 +23,7 @@ import zipfile
 from pathlib import Path
 
 from course import exercises
+from grader.results import check_hidden_feedback
 from grader.solutions import ROOT, SOLUTIONS
 
 BUNDLE = "digits"
@@ -62,7 +63,7 @@ PYTHON="${{AUTOGRADER_PYTHON:-$ROOT/venv/bin/python}}"
 export PYTHONPATH="$ROOT/source/{bundle}${{PYTHONPATH:+:$PYTHONPATH}}"
 export MPLBACKEND=Agg
 cd "$ROOT"
-exec "$PYTHON" -m grader.gradescope_run {assignment} --root "$ROOT" --seed {seed}
+exec "$PYTHON" -m grader.gradescope_run {assignment} --root "$ROOT" --seed {seed} --hidden-feedback {hidden_feedback}
 """
 
 
@@ -84,20 +85,26 @@ def _add(zf: zipfile.ZipFile, name: str, data: bytes, mode: int = 0o644) -> None
     zf.writestr(info, data)
 
 
-def build(assignment_id: str, out_dir: Path, *, seed: int = 0) -> Path:
+def build(assignment_id: str, out_dir: Path, *, seed: int = 0, hidden_feedback: str = "summary") -> Path:
     """Write ``<out_dir>/<assignment_id>-gradescope.zip``; returns its path.
 
+    ``hidden_feedback="summary"``: students see how many hidden cases passed (and the hint); each
+    function's hidden cases in full are a test of their own, visible after the due date.
+    ``"full"``: students see every hidden case at once.
+
     Raises:
-        KeyError: unknown assignment.
+        KeyError: unknown assignment. ValueError: unknown ``hidden_feedback``.
     """
     exercises.assignment(assignment_id)  # a clear KeyError for a typo
+    check_hidden_feedback(hidden_feedback)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{assignment_id}-gradescope.zip"
     tmp = target.with_suffix(".zip.tmp")
     with zipfile.ZipFile(tmp, "w") as zf:
         _add(zf, "setup.sh", SETUP.replace("{bundle}", BUNDLE).encode(), 0o755)
-        _add(zf, "run_autograder", RUN.format(bundle=BUNDLE, assignment=assignment_id, seed=int(seed)).encode(),
+        _add(zf, "run_autograder", RUN.format(bundle=BUNDLE, assignment=assignment_id, seed=int(seed),
+                                        hidden_feedback=hidden_feedback).encode(),
              0o755)
         for path, rel in _project_files(assignment_id):
             _add(zf, f"{BUNDLE}/{rel}", path.read_bytes())

@@ -56,15 +56,20 @@ def fault(assignment_id: str, message: str) -> dict:
                        "output": "not graded: the autograder failed"} for ex in a.exercises]}
 
 
-def run(assignment_id: str, root: Path, *, seed: int = 0) -> dict:
-    """Grade ``root/submission``; returns the results written to ``root/results/results.json``."""
+def run(assignment_id: str, root: Path, *, seed: int = 0, hidden_feedback: str = "summary") -> dict:
+    """Grade ``root/submission``; returns the results written to ``root/results/results.json``.
+
+    ``hidden_feedback="summary"`` puts each function's hidden cases in a test of their own,
+    visible after the due date (``grader.results``).
+    """
     root = Path(root)
     print(f"grading {assignment_id} with {Path(grading.__file__).parent} (seed {seed})", flush=True)
     with tempfile.TemporaryDirectory(prefix="gradescope-") as tmp:
         student = student_name(root)
         stage(root / "submission", Path(tmp, "class", student), assignment_id)
         out = Path(tmp, "out")
-        summary = grade(assignment_id, Path(tmp, "class"), out, workers=1, seed=seed, progress=False)
+        summary = grade(assignment_id, Path(tmp, "class"), out, workers=1, seed=seed, progress=False,
+                        hidden_feedback=hidden_feedback)
         results = json.loads((out / "results" / f"{student}.json").read_text())
     print(f"score {results['score']:g} / {exercises.assignment(assignment_id).max_score:g} "
           f"in {summary.seconds:.1f} s", flush=True)
@@ -76,10 +81,12 @@ def main(argv=None) -> int:
     p.add_argument("assignment")
     p.add_argument("--root", default="/autograder", help="Gradescope's /autograder folder")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--hidden-feedback", choices=("summary", "full"), default="summary")
     args = p.parse_args(argv)
     target = Path(args.root) / "results" / "results.json"
     try:
-        results, status = run(args.assignment, Path(args.root), seed=args.seed), 0
+        results, status = run(args.assignment, Path(args.root), seed=args.seed,
+                              hidden_feedback=args.hidden_feedback), 0
     except Exception as e:
         traceback.print_exc(file=sys.stdout)
         results, status = fault(args.assignment, type(e).__name__), 1

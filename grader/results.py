@@ -3,6 +3,13 @@
 ``results/<student>.json`` follows Gradescope's schema (``score``, ``tests[]`` with ``name``,
 ``score``, ``max_score``, ``output``, ``status``); what the grader needs to resume a run (the
 submission's fingerprint, the seed) travels in ``extra_data``.
+
+Hidden cases stay hidden (``hidden_feedback="summary"``, the default): a function's visible
+output gives its public cases in full but, of its hidden cases, only how many passed and the
+named hint, so a student who resubmits cannot read the hidden inputs or Keras's answers. Their
+details go into one more test per function, ``"<function>: hidden cases"``, with no points and
+Gradescope visibility ``after_due_date`` (worth 0 of 0 points: the function's test carries
+them). ``"full"`` shows everything to the student at once.
 """
 from __future__ import annotations
 
@@ -16,6 +23,9 @@ from pathlib import Path
 
 from course.exercises.base import Assignment
 from course.judge import ExerciseResult
+
+HIDDEN_FEEDBACK = ("summary", "full")
+"""what a student is shown of the hidden cases: how many passed and the hint, or everything"""
 
 GRADER_VERSION = 3
 """part of every results.json: a resumed run regrades what an older grader wrote (3: one child
@@ -45,16 +55,24 @@ class StudentResult:
         earned = {e.exercise.name: e.score for e in self.exercises}
         return {name: earned.get(name, 0.0) for name in self.assignment.names}
 
-    def to_gradescope(self) -> dict:
+    def to_gradescope(self, *, hidden_feedback: str = "summary") -> dict:
+        """Gradescope's ``results.json``; ``hidden_feedback``: see the module docstring."""
+        check_hidden_feedback(hidden_feedback)
         by_name = {e.exercise.name: e for e in self.exercises}
-        tests = []
+        tests, details = [], []
         for ex in self.assignment.exercises:
             r = by_name.get(ex.name)
-            output = r.summary() if r else self.problem or "not graded"
+            output = student_summary(r, hidden_feedback=hidden_feedback) if r else self.problem or "not graded"
             passed = bool(r and r.passed)
             test = {"name": ex.name, "score": r.score if r else 0.0, "max_score": ex.points,
                     "status": "passed" if passed else "failed", "output": output,
                     "visibility": "visible"}
+            hidden = [c for c in r.cases if c.case.hidden] if r else []
+            if hidden_feedback == "summary" and hidden:
+                details.append({"name": f"{ex.name}: hidden cases", "score": 0.0, "max_score": 0.0,
+                                "status": "passed" if all(
+                    c.passed for c in hidden) else "failed", "output": hidden_details(r),
+                    "visibility": "after_due_date"})
             extra = {}
             if r and r.hint:  # the class report counts the common mistakes
                 extra["hint"] = r.hint.name
@@ -63,6 +81,7 @@ class StudentResult:
             if extra:
                 test["extra_data"] = extra
             tests.append(test)
+        tests += details  # after the graded tests, which keep their places (and names) in the list
         overall = self.problem or f"{self.score:g} / {self.assignment.max_score:g}"
         if self.notes:
             overall += "\nNotes:\n" + "\n".join(f"- {n}" for n in self.notes)
@@ -75,8 +94,55 @@ class StudentResult:
             "extra_data": {"student": self.student, "assignment": self.assignment.id,
                            "max_score": self.assignment.max_score, "fingerprint": self.fingerprint,
                            "seed": self.seed, "grader_version": GRADER_VERSION,
+                           "hidden_feedback": hidden_feedback,
                            "problem": self.problem, "notes": self.notes},
         }
+
+
+def check_hidden_feedback(value: str) -> str:
+    """``value`` if it is one of ``HIDDEN_FEEDBACK``.
+
+    Raises:
+        ValueError: it is not; the message names the choices.
+    """
+    if value not in HIDDEN_FEEDBACK:
+        raise ValueError(f"hidden_feedback should be one of {', '.join(HIDDEN_FEEDBACK)}; received {value!r}")
+    return value
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def student_summary(r: ExerciseResult, *, hidden_feedback: str = "summary") -> str:
+    """What the student reads about one function: ``r.summary()``, or with ``"summary"`` its public
+    cases in full but of its hidden ones only how many passed and the named hint."""
+    hidden = [c for c in r.cases if c.case.hidden]
+    if check_hidden_feedback(hidden_feedback) == "full" or r.problem or r.passed or not hidden:
+        return r.summary()
+    public = ExerciseResult(r.exercise, [c for c in r.cases if not c.case.hidden])
+    counted = f"{sum(c.passed for c in hidden)} of {len(hidden)} hidden cases pass"
+    if public.cases and not public.passed:
+        text = f"{public.summary().split(' Hint: ')[0]} {_sentence(counted)}."
+    elif public.cases:
+        text = f"All {len(public.cases)} public cases pass; {counted}."
+    else:
+        text = f"{_sentence(counted)}."
+    if r.hint:
+        text += f" Hint: {r.hint.message}"
+    return text
+
+
+def hidden_details(r: ExerciseResult) -> str:
+    """Every hidden case of ``r``: its call, what it probes and what went wrong (for instructors,
+    and for students once the due date has passed)."""
+    lines = []
+    for c in r.cases:
+        if c.case.hidden:
+            label = f" [{c.case.label}]" if c.case.label else ""
+            lines.append(f"{'✔' if c.passed else '✘'} {c.case.call_text(r.exercise.name)}{label}"
+                         + (f": {c.message}" if c.message else ""))
+    return "\n".join(lines)
 
 
 def atomic_write(path: Path, data: str | bytes, *, durable: bool = False) -> None:
@@ -106,9 +172,10 @@ def atomic_write(path: Path, data: str | bytes, *, durable: bool = False) -> Non
 
 def clean_partial_writes(out: Path) -> None:
     """Create ``out``'s folders, and remove temporary files a killed run left in them."""
-    for sub in ("results", "feedback"):
+    for sub in ("results", "feedback", "instructor"):
         folder = out / sub
-        folder.mkdir(parents=True, exist_ok=True)
+        if sub != "instructor":  # made when a copy is first written there
+            folder.mkdir(parents=True, exist_ok=True)
         for leftover in folder.glob(".*.tmp"):
             leftover.unlink(missing_ok=True)
 
@@ -121,11 +188,13 @@ def read_json(path: Path) -> dict | None:
         return None
 
 
-def is_current(saved: dict | None, *, fingerprint: str, seed: int) -> bool:
-    """Whether a saved results.json still holds for this submission and seed."""
+def is_current(saved: dict | None, *, fingerprint: str, seed: int, hidden_feedback: str | None = None) -> bool:
+    """Whether a saved results.json still holds for this submission and seed (and, when given,
+    was written showing the hidden cases this way)."""
     extra = (saved or {}).get("extra_data") or {}
     return (extra.get("fingerprint") == fingerprint and extra.get("seed") == seed
-            and extra.get("grader_version") == GRADER_VERSION)
+            and extra.get("grader_version") == GRADER_VERSION
+            and (hidden_feedback is None or extra.get("hidden_feedback", "full") == hidden_feedback))
 
 
 def readable(name: str) -> str:

@@ -90,7 +90,7 @@ MISTAKES: dict[str, dict[str, Mistake]] = {
         "forgot_bias": Mistake("weighted_input", "def weighted_input(a, w, b):\n    return weighted_sum(a, w)\n",
                                "forgot_bias"),
         "used_tanh": Mistake("sigmoid", "def sigmoid(z):\n    return np.tanh(z)\n", "used_tanh"),
-        "overflowing_sigmoid": Mistake("sigmoid", "def sigmoid(z):\n    return 1 / (1 + np.exp(-z))\n", None),
+        "overflowing_sigmoid": Mistake("sigmoid", "def sigmoid(z):\n    return 1 / (1 + np.exp(-z))\n", "exp_overflow"),
         "relu_clipped": Mistake("relu", "def relu(z):\n    return np.clip(z, 0, 1)\n", "clipped_at_one"),
         "forgot_sigmoid": Mistake("neuron", "def neuron(a, w, b):\n    return weighted_input(a, w, b)\n",
                                   "forgot_sigmoid"),

@@ -16,6 +16,11 @@ BIAS = -10.0
 """the edge detector fires when more than 10 of its pixels are lit: bias = -threshold = -10"""
 
 
+OVERFLOW = ("for very negative z, np.exp(-z) is too big for a float. Use a form that never exponentiates "
+            "a large positive number, e.g. np.exp(-np.logaddexp(0, -z)), or treat z >= 0 and z < 0 separately.")
+"""what to do about an overflow in the sigmoid"""
+
+
 def _z(case) -> np.ndarray:
     return np.asarray(case.args[0], dtype=np.float64)
 
@@ -70,11 +75,9 @@ ASSIGNMENT = Assignment(
             Hint("bias_subtracted", "you subtracted the bias: the weighted input is w·a + b "
                  "(the bias is already minus the threshold).", lambda c, got: _close(got, _dot(c) - c.args[2])),
         )),
-        Exercise("sigmoid", points=2, warnings_fail=True,
-                 warning_hint="For very negative z, np.exp(-z) is too big for a float and overflows. "
-                 "Use a form that never exponentiates a large positive number, e.g. "
-                 "np.exp(-np.logaddexp(0, -z)), or treat z >= 0 and z < 0 separately.",
-                 hints=(
+        Exercise("sigmoid", points=2, warnings_fail=True, warning_hint=OVERFLOW, hints=(
+            Hint("exp_overflow", "the textbook formula 1.0/(1.0+np.exp(-z)) (Nielsen's network.py uses "
+                 f"it) overflows: {OVERFLOW}", warned=lambda c, notes: any("overflow" in n for n in notes)),
             Hint("used_tanh", "this is tanh, which squishes into (-1, 1); the sigmoid is 1 / (1 + e^(-z)) "
                  "and squishes into (0, 1).", lambda c, got: _close(got, np.tanh(_z(c)))),
             Hint("sign_flipped", "the curve is mirrored: use e^(-z), not e^(z).",

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from course.exercises import nielsen
 from course.exercises.base import Assignment, Case, Exercise, Hint
 from course.exercises.numeric import close as _close
 from course.exercises.numeric import sigmoid as _sigmoid
+from course.exercises.shapes import shape_error
 
 
+LAYER_LINE = "return sigmoid(a @ W.T + b) (or relu)"
+"""the line to write, for one example (n_in,) and a batch of rows (batch, n_in) alike"""
 ACTIVATIONS = {"sigmoid": _sigmoid, "relu": lambda z: np.maximum(0.0, z)}
 
 
@@ -44,6 +48,18 @@ def _always_sigmoid(a, W, b, act):
 def _bias_on_batch_axis(a, W, b, act):
     # (W @ a.T + b).T when batch == n_out: each *example* gets one neuron's bias
     return act(a @ W.T + b[:, None]) if a.ndim == 2 and a.shape[0] == b.shape[0] else None
+
+
+def _column_bias(a, W, b, act):
+    # Nielsen's (n, 1) bias on a 1-D example: (n_out,) + (n_out, 1) broadcasts to (n_out, n_out)
+    return act(W @ a + b[:, None]) if a.ndim == 1 else None
+
+
+def _bias_column_on_batch(case: Case, error: str) -> bool:
+    # b[:, None], shape (n_out, 1), added to a (batch, n_out) batch of rows: NumPy refuses unless batch == n_out
+    err = shape_error(error)
+    n_out = np.shape(case.args[2])[0]
+    return np.ndim(case.args[0]) == 2 and err is not None and err.kind == "broadcast" and (n_out, 1) in err.shapes
 
 
 def _output_transposed(a, W, b, act):
@@ -82,15 +98,19 @@ ASSIGNMENT = Assignment(
                  "way round, (n_in, n_out): return W.T.", lambda c, got: _close(got, c.args[0])),
         )),
         Exercise("layer_forward", points=3, hints=(
+            nielsen.batch_of_rows(LAYER_LINE),
+            nielsen.looped_over_batch(LAYER_LINE),
             Hint("returned_list", "you returned a Python list (one entry per neuron?): compute the whole "
                  "layer at once with a matrix product, which gives a NumPy array.",
                  lambda c, got: isinstance(got, list)),
+            nielsen.column_vector(LAYER_LINE),
+            nielsen.column_biases(_layer_hint(_column_bias), LAYER_LINE),
             Hint("kernel_transposed", "W is used transposed: with W of shape (n_out, n_in), one example "
                  "gives W @ a, and a batch of rows gives a @ W.T (not a @ W, nor W.T @ a).",
                  _layer_hint(_kernel_transposed)),
             Hint("bias_wrong_axis", "the bias is added along the batch axis: each neuron (column of the "
                  "(batch, n_out) result) has its own bias, so add b of shape (n_out,) to a @ W.T, "
-                 "not b[:, None].", _layer_hint(_bias_on_batch_axis)),
+                 "not b[:, None].", _layer_hint(_bias_on_batch_axis), raised=_bias_column_on_batch),
             Hint("activation_before_bias", "the activation is applied before adding the bias: the layer "
                  "is activation(W @ a + b), bias inside.", _layer_hint(lambda a, W, b, act: act(a @ W.T) + b)),
             Hint("forgot_activation", "this is the weighted input W @ a + b: apply the activation to it.",

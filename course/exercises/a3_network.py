@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from course.exercises import nielsen
 from course.exercises.base import Assignment, Case, Exercise, Hint
 from course.exercises.numeric import close as _close
 from course.exercises.numeric import sigmoid as _sigmoid
@@ -80,11 +81,22 @@ def _accuracy_hint(value):
     return matches
 
 
+def _argmax_without_axis(case, got) -> bool:
+    x, y = case.args[0], np.asarray(case.args[1])
+    flat = np.argmax(forward(x, case.args[2], case.args[3]))  # one index into all batch * 10 outputs
+    return np.ndim(got) == 0 and not isinstance(got, str) and _close(float(got), float(np.mean(flat == y)))
+
+
 ASSIGNMENT = Assignment(
     id="a3_network",
     title="The 784-16-16-10 network",
     exercises=(
         Exercise("feedforward", points=3, hints=(
+            nielsen.batch_of_rows(),
+            nielsen.looped_over_one_example(nielsen.LAYER_LINE),
+            nielsen.looped_over_batch(nielsen.LAYER_LINE),
+            nielsen.column_vector(),
+            nielsen.column_biases(),
             Hint("returned_list", "you returned a list (every layer's activations?): feedforward returns "
                  "only the output layer's activations, one array.", lambda c, got: isinstance(got, list)),
             Hint("no_output_sigmoid", "the output layer has no sigmoid: every layer of this network, the "
@@ -102,13 +114,18 @@ ASSIGNMENT = Assignment(
                  lambda c, got: _is_batch(c) and np.ndim(got) == 1 and not isinstance(got, list)),
         )),
         Exercise("predict", points=2, calls=("feedforward",), hints=(
+            nielsen.batch_of_rows(where=" in feedforward"),
+            nielsen.looped_over_one_example(nielsen.PREDICT_LINE),
+            nielsen.looped_over_batch(nielsen.PREDICT_LINE),
             Hint("returned_activations", "these are the output activations; the guess is the digit whose "
                  "output neuron is brightest, its index: np.argmax(..., axis=-1).", _returned_activations),
             Hint("returned_max", "np.max gives the brightest activation itself; the guess is *which* "
                  "neuron it is: np.argmax.",
                  lambda c, got: _close(got, np.max(forward(*_network(c)), axis=-1))),
-            Hint("argmax_flattened", "np.argmax without an axis flattens the whole batch into one list "
-                 "of numbers: use np.argmax(outputs, axis=-1) for one guess per example.",
+            Hint("argmax_flattened", "Nielsen's network.py takes np.argmax of one example's output "
+                 "column; on a batch of rows, np.argmax without an axis flattens the whole batch into one "
+                 f"list of numbers and returns a single index. Write {nielsen.PREDICT_LINE}: one guess per "
+                 "row (axis=-1 is each example's 10 outputs).",
                  lambda c, got: _is_batch(c) and np.ndim(got) == 0),
             Hint("argmax_wrong_axis", "argmax over axis 0 compares the examples with each other; each "
                  "example's guess is the argmax over its 10 outputs: axis=-1 (or axis=1).",
@@ -129,13 +146,19 @@ ASSIGNMENT = Assignment(
                  "return two lists, (weights, biases), with each kernel transposed.", _flat_list),
         )),
         Exercise("accuracy", points=2, calls=("feedforward", "predict"), hints=(
-            Hint("returned_count", "this is the number of correct guesses; the accuracy is the fraction "
-                 "of them, between 0 and 1 (divide by len(y), or use np.mean).",
+            nielsen.batch_of_rows(where=" in feedforward"),
+            Hint("returned_count", "this is the number of correct guesses (what Nielsen's network.py's "
+                 "evaluate returns, printed as \"9000 / 10000\"); the accuracy is the fraction of them, "
+                 "between 0 and 1: divide by len(y), or use np.mean.",
                  _accuracy_hint(lambda acc, n: acc * n)),
             Hint("percent", "the accuracy is a fraction between 0 and 1, not a percentage.",
                  _accuracy_hint(lambda acc, n: 100 * acc)),
             Hint("error_rate", "this is the fraction of *wrong* guesses: the accuracy counts the right ones.",
                  _accuracy_hint(lambda acc, n: 1 - acc)),
+            Hint("argmax_without_axis", "np.argmax without an axis flattens the batch's outputs and gives "
+                 "one index for all of them (Nielsen's evaluate takes it of one example at a time): the "
+                 f"guesses are {nielsen.PREDICT_LINE.replace('a, ', 'x, ')}, or predict(x, weights, biases).",
+                 _argmax_without_axis),
             Hint("returned_matches", "you returned, for each digit, whether the guess was right; the "
                  "accuracy is the fraction of them: np.mean(...).",
                  lambda c, got: np.ndim(got) == 1 and np.shape(got) == np.shape(c.args[1])),

@@ -14,6 +14,7 @@ import numpy as np
 from course import models
 from course.compare import compare, validate_array
 from course.data import load_mnist
+from course.exercises import nielsen
 from course.exercises.base import Assignment, Exercise, Hint, Scale
 
 SIZES = (784, 16, 16, 10)
@@ -222,6 +223,10 @@ ASSIGNMENT = Assignment(
         Exercise("build_model", points=2, needs=("keras",), adapter=models.built_model,
                  transform=model_outputs, rtol=1e-4, atol=1e-6, timeout=60.0),
         Exercise("backprop", points=4, rtol=1e-6, atol=1e-10, timeout=20.0, hints=(
+            nielsen.dot_not_outer(),
+            nielsen.columns_meet_vectors_hint(),
+            nielsen.GRADIENTS_SWAPPED,
+            nielsen.COLUMN_GRADIENTS,
             Hint("missing_sigmoid_prime", "these are the gradients without the factor σ'(z): the error of a layer "
                  "is delta = (a - y) * σ'(z) at the output (BP1) and (W^T delta) * σ'(z) below it (BP2), "
                  "with σ'(z) = σ(z)(1 - σ(z)).", _matches_variant),
@@ -235,7 +240,13 @@ ASSIGNMENT = Assignment(
                  "layer (weights[0]), even though backpropagation computes it last.", _reversed),
         )),
         Exercise("train", points=2, calls=("backprop", "sigmoid", "sigmoid_prime"),
-                 transform=heldout_accuracy, timeout=120.0),
+                 transform=heldout_accuracy, timeout=120.0, hints=(
+            nielsen.columns_meet_vectors_hint(SIZES),
+            nielsen.dot_not_outer(SIZES),
+            nielsen.BACKPROP_GIVEN_ROWS,
+            nielsen.COLUMN_BIASES_RETURNED,
+            nielsen.BOOK_WEIGHT_INIT,
+        )),
         Exercise("digits.keras", points=2, needs=("keras",), artifact="digits.keras",
                  adapter=models.saved_model, transform=model_file_accuracy, scale=DIGITS_SCALE, timeout=60.0),
     ),

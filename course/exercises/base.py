@@ -42,14 +42,20 @@ def _short(v) -> str:
 
 @dataclass(frozen=True)
 class Hint:
-    """A common mistake, recognised from the inputs and the wrong answer."""
+    """A common mistake, recognised from the inputs and the wrong answer, exception or warning."""
 
     name: str
     """short id, e.g. "forgot_bias" (used in reports)"""
     message: str
     """what to tell the student"""
-    matches: Callable[[Case, Any], bool]
+    matches: Callable[[Case, Any], bool] | None = None
     """``matches(case, got) -> bool``: does this wrong answer look like this mistake?"""
+    raised: Callable[[Case, str], bool] | None = None
+    """``raised(case, error) -> bool``: does this exception (``"ValueError: shapes ..."``), raised on
+    this case, look like this mistake? Read with the case's input shapes (``course.exercises.shapes``)."""
+    warned: Callable[[Case, list[str]], bool] | None = None
+    """``warned(case, warnings) -> bool``: do these RuntimeWarnings (``"overflow encountered in exp"``)
+    look like this mistake?"""
 
 
 @dataclass(frozen=True)

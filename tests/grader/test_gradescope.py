@@ -18,7 +18,7 @@ import nbformat
 import pytest
 
 from course import exercises
-from grader import sample_models, samples
+from grader import gradescope, sample_models, samples
 from grader.solutions import ASSIGNMENTS, notebook_path
 
 # Gradescope's results.json, as documented at
@@ -135,8 +135,6 @@ def test_setup_sh_is_valid_bash(zips, tmp_path):
 
 def test_the_same_sources_build_the_same_zip(zips, tmp_path):
     assignment_id, path = next(iter(zips.items()))
-    from grader import gradescope
-
     again = gradescope.build(assignment_id, tmp_path)
     assert again.read_bytes() == path.read_bytes()
 
@@ -156,7 +154,11 @@ def test_reference_solution_gets_full_marks_in_a_valid_results_json(zips, tmp_pa
     validate(results)
     assignment = exercises.assignment(assignment_id)
     assert results["score"] == assignment.max_score
-    assert [t["name"] for t in results["tests"]] == list(assignment.names)
+    graded = [t for t in results["tests"] if t["visibility"] == "visible"]
+    assert [t["name"] for t in graded] == list(assignment.names)
+    details = [t for t in results["tests"] if t not in graded]  # the hidden cases, after the due date
+    assert {t["visibility"] for t in details} == {"after_due_date"} and all(t["max_score"] == 0 for t in details)
+    assert [t["name"] for t in details] == [f"{name}: hidden cases" for name in assignment.names][:len(details)]
     assert all(t["status"] == "passed" and t["score"] == t["max_score"] for t in results["tests"])
 
 
@@ -173,11 +175,40 @@ def test_a_mistake_in_a_renamed_notebook_costs_exactly_its_points(zips, tmp_path
     assert proc.returncode == 0, proc.stdout + proc.stderr
     results = json.loads((tree / "results" / "results.json").read_text())
     validate(results)
-    scores = {t["name"]: t["score"] for t in results["tests"]}
+    scores = {t["name"]: t["score"] for t in results["tests"] if t["visibility"] == "visible"}
     assert scores == samples.expected_scores(exercises.assignment(assignment_id), (mistake.function,))
     failed = next(t for t in results["tests"] if t["name"] == mistake.function)
     assert failed["status"] == "failed" and failed["extra_data"]["hint"] == mistake.hint
     assert set(failed["extra_data"]) == {"hint", "seconds"} and failed["extra_data"]["seconds"] >= 0
+
+
+@pytest.mark.parametrize("setting", ["summary", "full"])
+def test_hidden_cases_are_shown_after_the_due_date_unless_full(zips, tmp_path, setting):
+    """``fires`` with ``>=`` passes every public case; only hidden cases catch it."""
+    assignment_id = "a1_neuron"
+    zip_path = zips[assignment_id]
+    if setting == "full":
+        zip_path = gradescope.build(assignment_id, tmp_path / "full", hidden_feedback="full")
+        assert b"--hidden-feedback full" in zipfile.ZipFile(zip_path).read("run_autograder")
+    tree = tmp_path / "autograder"
+    unpack(zip_path, tree)
+    wrong = "def fires(a, w, threshold):\n    return bool(weighted_sum(a, w) >= threshold)\n"
+    samples.write_py(tree / "submission", assignment_id, {"fires": wrong})
+    proc = run_autograder(tree)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = json.loads((tree / "results" / "results.json").read_text())
+    validate(results)
+    fires = next(t for t in results["tests"] if t["name"] == "fires")
+    assert fires["status"] == "failed" and fires["extra_data"]["hint"] == "greater_or_equal"
+    label = "sum exactly at the threshold"
+    visible = json.dumps([t for t in results["tests"] if t["visibility"] == "visible"]) + results["output"]
+    if setting == "summary":
+        assert "hidden case" in fires["output"] and label not in visible and "expected False" not in visible
+        details = next(t for t in results["tests"] if t["name"] == "fires: hidden cases")
+        assert details["visibility"] == "after_due_date" and label in details["output"]
+    else:
+        assert "hidden case (" in fires["output"] and "expected False" in fires["output"]
+        assert all(t["visibility"] == "visible" for t in results["tests"])
 
 
 def test_no_notebook_gets_zero_and_says_why(zips, tmp_path):
