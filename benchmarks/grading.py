@@ -1,14 +1,20 @@
 """How fast ``grader grade`` grades a class, against ``nbgrader autograde`` on the same notebooks.
 
     .venv/bin/python benchmarks/grading.py [--students 1000] [--notebooks 1000] [--nbgrader 12]
+    .venv/bin/python benchmarks/grading.py --only-a4 [--a4 200] [--a4-baseline REV]
 
 One run: builds synthetic A1, A2 and A3 classes with ``grader.samples`` (half correct, four in ten
 with one typical mistake, one in ten stubs; a second A1 class with a few infinite loops), grades
-the ``.py`` classes, an A4 class (its saved models timed on their own), and a class
+the ``.py`` classes, an A4 class (below), and a class
 of full notebooks (the solution notebook executed, plots included) with the real ``grader grade``
 command, grades the first notebooks again with the real ``nbgrader autograde`` in a course made
 from our solutions, and prints submissions/s for each, the ratio, the peak memory of the
 grader's process tree, and whether nbgrader and we agree on which exercises each student passed.
+
+The A4 class (``--a4`` submissions, every other one correct, the rest each named mistake, a stub,
+untrained, wrong and hostile ``digits.keras`` files) is graded by ``grader grade`` (and by an
+older revision's with ``--a4-baseline``, for the ratio), then once more submission by submission
+to print its CPU per submission by function and by process kind.
 
 Timings are wall-clock on whatever else the machine is doing: the load average is printed
 before and after, and CPU seconds per submission are printed too (less sensitive to load).
@@ -213,26 +219,174 @@ def compare(ours: dict[str, set[str]], theirs: dict[str, set[str]]) -> tuple[int
     return agree, notes
 
 
-def a4_time(tmp: Path, args) -> str:
-    if "a4_digits" not in exercises.IDS:
-        return "skipped: a4_digits is not registered in this checkout"
-    class_dir = tmp / "a4-class"
+A4 = "a4_digits"
+MODEL = "digits.keras"
+
+
+def a4_templates(scratch: Path) -> dict[str, tuple[Path, tuple[str, ...] | None]]:
+    """One folder per kind of A4 submission: correct, each named mistake, a stub, untrained,
+    wrong and hostile model files. Returns ``{kind: (folder, functions that lose their points)}``
+    (``None`` for the model file's partial credit, measured here)."""
     from grader import sample_models
 
-    samples.sample_class("a4_digits", class_dir, with_loop=False, artifacts=sample_models.artifacts("a4_digits"))
-    result = run([str(Path(sys.executable).with_name("grader")), "grade", "a4_digits", str(class_dir),
-                  "--out", str(tmp / "a4-out")])
-    import json
+    assignment = exercises.assignment(A4)
+    reference = sample_models.reference_file()
+    kinds: dict[str, tuple[Path, tuple[str, ...] | None]] = {}
 
-    results = [json.loads(p.read_text()) for p in (tmp / "a4-out" / "results").glob("*.json")]
-    model = sorted(t["extra_data"]["seconds"] for r in results for t in r["tests"]
-                   if t["name"] == "digits.keras" and "seconds" in (t.get("extra_data") or {}))
-    whole = sorted(r["execution_time"] for r in results)
-    if not model:
-        return "no digits.keras was evaluated"
-    return (f"digits.keras evaluated for {len(model)} submissions: median {model[len(model) // 2]:.2f} s, "
-            f"max {model[-1]:.2f} s each (load in a fresh sandboxed child + 10,000 test digits); whole A4 "
-            f"submission median {whole[len(whole) // 2]:.2f} s; {len(results)} students in {result.wall:.1f} s")
+    def make(kind: str, write_code, model, lost) -> None:
+        folder = scratch / kind
+        write_code(folder)
+        if model is not None:
+            model(folder)
+        kinds[kind] = (folder, lost)
+
+    py = lambda overrides=None: lambda f: samples.write_py(f, A4, overrides)  # noqa: E731
+    ref = lambda f: sample_models.copy_reference(f)  # noqa: E731
+    make("correct_py", py(), ref, ())
+    make("correct_notebook", lambda f: samples.write_notebook(f, A4), ref, ())
+    for name, mistake in samples.MISTAKES[A4].items():
+        make(f"mistake_{name}", py({mistake.function: mistake.source}), ref, (mistake.function,))
+    make("stub_notebook", lambda f: samples.write_notebook(f, A4, released=True), ref,
+         tuple(n for n in assignment.names if n != MODEL))
+    make("model_undertrained", py(), lambda f: sample_models.undertrained(f, epochs=1), None)
+    make("model_relu_hidden", py(), lambda f: sample_models.wrong_architecture(f, hidden="relu"), (MODEL,))
+    make("model_784_32_10", py(), lambda f: sample_models.wrong_architecture(f, sizes=(32,)), (MODEL,))
+    make("model_lambda", py(), lambda f: sample_models.with_lambda(f, scratch / "lambda-ran"), (MODEL,))
+    make("model_flatten", py(), lambda f: sample_models.with_layer(f, "Flatten"), (MODEL,))
+    make("model_missing", py(), None, (MODEL,))
+    for kind in sample_models.HOSTILE_FILES:
+        make(f"model_{kind}", py(), lambda f, kind=kind: sample_models.hostile_file(kind, reference, f), (MODEL,))
+    return kinds
+
+
+def a4_class(root: Path, n: int) -> dict[str, dict[str, float]]:
+    """``n`` A4 submissions: every other one correct, the rest cycling through the other kinds of
+    ``a4_templates``. Returns the scores each student should get."""
+    from grader import sample_models
+
+    assignment = exercises.assignment(A4)
+    kinds = a4_templates(root.with_name(root.name + "-templates"))
+    others = [k for k in kinds if not k.startswith("correct")]
+    folder, _ = kinds["model_undertrained"]
+    partial = round(assignment[MODEL].points * assignment[MODEL].scale.fraction(
+        sample_models.measured_accuracy(folder / MODEL)), 2)
+    expected = {}
+    for i in range(n):
+        kind = ("correct_py", "correct_notebook")[i // 2 % 2] if i % 2 == 0 else others[i // 2 % len(others)]
+        student = f"student_{i:04d}_{kind}"
+        src, lost = kinds[kind]
+        shutil.copytree(src, root / student)
+        expected[student] = samples.expected_scores(assignment, lost or ())
+        if lost is None:
+            expected[student][MODEL] = partial
+    return expected
+
+
+def a4_by_function(class_dir: Path, expected: dict[str, dict[str, float]]) -> tuple[list[list[str]], int]:
+    """Grade the A4 class submission by submission with one fork server per kind (the plan's
+    groups, as ``grader grade`` sends them) and account for every CPU second: each stage of each
+    child (``cpu`` in the server's envelope), the children's whole lives (forks and exits
+    included), the fork servers and the judging here. Returns the table's rows and how many
+    students' scores differ from ``expected``."""
+    from grader.grade import judge_reply, merge_replies
+    from grader.plan import PlanProcess
+    from grader.sandbox.client import Sandbox, decode_reply
+    from grader.submissions import discover
+
+    plan = PlanProcess(A4, seed=0).result()
+    boxes = {needs: Sandbox(worker=i, preload=needs) for i, needs in enumerate(dict.fromkeys(g.needs for g in plan.groups))}
+    kind_name = {(): "NumPy", ("keras",): "Keras (NumPy backend)"}
+    stage_cpu: dict[str, list[float]] = {}
+    child_cpu = {needs: 0.0 for needs in boxes}
+    server_cpu = {needs: [] for needs in boxes}
+    judging, wrong, n = 0.0, 0, 0
+    try:
+        for box in boxes.values():
+            for g in plan.groups:
+                if g.needs == box.preload:
+                    box.configure(g.functions, limits=g.limits, load_timeout=plan.load_timeout, group=g.name)
+        for sub in discover(class_dir, A4):
+            replies = []
+            for g in plan.groups:
+                reply = decode_reply(boxes[g.needs].grade(str(sub.path.resolve()), group=g.name))
+                replies.append(reply)
+                child_cpu[g.needs] += float(reply.get("cpu") or 0.0)
+                server_cpu[g.needs].append(float(reply.get("server_cpu") or 0.0))
+                load = f"load the submission ({kind_name[g.needs]}{', file only' if g.name.endswith(':file') else ''})"
+                stage_cpu.setdefault(load, []).append(float(reply["load"].get("cpu") or 0.0))
+                for f in reply["functions"]:
+                    stage_cpu.setdefault(f["name"], []).append(float(f.get("cpu") or 0.0))
+            start = time.process_time()
+            result = judge_reply(sub, plan, merge_replies(replies), fingerprint="")
+            judging += time.process_time() - start
+            n += 1
+            got = {e.exercise.name: round(e.score, 2) for e in result.exercises}
+            if got != expected.get(sub.student):
+                wrong += 1
+                if wrong <= 5:
+                    print(f"   ! {sub.student}: expected {expected.get(sub.student)}, got {got} {result.problem}")
+    finally:
+        for box in boxes.values():
+            box.close()
+    ms = lambda seconds: f"{1000 * seconds / n:.1f}"  # noqa: E731  (per submission)
+    rows = [["stage: " + name, ms(sum(v)), f"{1000 * sorted(v)[len(v) // 2]:.1f}"] for name, v in stage_cpu.items()]
+    staged = {needs: 0.0 for needs in boxes}
+    for g in plan.groups:
+        loads = [k for k in stage_cpu if k.startswith("load") and kind_name[g.needs] in k]
+        staged[g.needs] = sum(sum(stage_cpu[k]) for k in loads) + sum(sum(stage_cpu[f["name"]]) for f in
+                                                                      (f for gg in plan.groups if gg.needs == g.needs
+                                                                       for f in gg.functions))
+    kinds = []
+    for needs in boxes:
+        # a server's CPU per submission: from its first reply on (its start-up and imports are not per submission)
+        served = server_cpu[needs][-1] - server_cpu[needs][0]
+        kinds += [[f"{kind_name[needs]} children: forks, exits, page copies (outside the stages)",
+                   ms(child_cpu[needs] - staged[needs]), ""],
+                  [f"{kind_name[needs]} children, in all", ms(child_cpu[needs]), ""],
+                  [f"{kind_name[needs]} fork server", f"{1000 * served / max(1, n - 1):.1f}", ""]]
+    total = sum(child_cpu.values()) + judging + sum((v[-1] - v[0]) * n / max(1, n - 1) for v in server_cpu.values())
+    train = sum(stage_cpu.get("train", []))
+    rows += kinds + [["judging (the grader's process)", ms(judging), ""], ["total", ms(total), ""],
+                     ["total beyond the student's own train", ms(total - train), ""]]
+    return rows, wrong
+
+
+def a4_run(tmp: Path, args) -> str:
+    """The A4 class: graded by ``grader grade`` (and by an older revision's, for the ratio), then
+    submission by submission for the CPU by function and process kind."""
+    if A4 not in exercises.IDS:
+        return "skipped: a4_digits is not registered in this checkout"
+    class_dir = tmp / "a4-class"
+    expected = a4_class(class_dir, args.a4)
+    others = {s.split("_", 2)[2] for s in expected if "_correct_" not in s}
+    lines = [f"A4: {args.a4} submissions ({args.a4 - sum(1 for s in expected if '_correct_' not in s)} correct, the "
+             f"rest {len(others)} kinds: each named mistake, a stub, untrained, wrong and hostile model files)"]
+    commands = {"this checkout": ([str(Path(sys.executable).with_name("grader"))], {})}
+    if args.a4_baseline:
+        base = tmp / "a4-baseline"
+        base.mkdir()
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.a4_baseline], check=True, capture_output=True)
+        subprocess.run(["tar", "-x", "-C", str(base)], input=archive.stdout, check=True)
+        # run from there (``python -m`` puts the working folder first), its fork servers and plan process too
+        commands[f"baseline {args.a4_baseline}"] = ([sys.executable, "-m", "grader.cli"],
+                                                    {"cwd": base, "env": {**os.environ, "PYTHONPATH": str(base)}})
+    cpu = {}
+    for label, (cmd, where) in commands.items():
+        out = tmp / f"a4-out-{len(cpu)}"
+        result = run([*cmd, "grade", A4, str(class_dir), "--out", str(out)]
+                     + (["--workers", str(args.workers)] if args.workers else []), **where)
+        found = re.search(r"\(([\d.]+) ms per submission(.*)\)", result.stdout)
+        cpu[label] = float(found.group(1)) if found else float("nan")
+        lines.append(f"grader grade ({label}): {result.wall:.1f} s wall, {args.a4 / result.wall:.2f} submissions/s, "
+                     f"{cpu[label]:.0f} ms CPU per submission ({found.group(2).lstrip(', ') if found else '?'}); "
+                     f"wrong scores: {check_expected(out, expected)}")
+    if len(cpu) == 2:
+        now, before = cpu.values()
+        lines.append(f"CPU per submission, this checkout / baseline: {now / before:.2f}")
+    rows, wrong = a4_by_function(class_dir, expected)
+    lines += ["", "A4 CPU per submission, by function and process kind (one worker, submission by submission; "
+              f"wrong scores: {wrong})", report.table(["where", "CPU ms/sub (mean)", "median ms"], rows)]
+    return "\n".join(lines)
 
 
 def main(argv=None) -> None:
@@ -247,10 +401,22 @@ def main(argv=None) -> None:
     parser.add_argument("--timeout", type=float, default=1.0, help="grader grade --timeout (s per function)")
     parser.add_argument("--workers", type=int, default=None, help="grader grade --workers (default: cores)")
     parser.add_argument("--keep", type=Path, default=None, help="keep the classes and outputs here")
+    parser.add_argument("--a4", type=int, default=200, help="A4 submissions (with model files; 0: skip A4)")
+    parser.add_argument("--a4-baseline", default=None, metavar="REV",
+                        help="also grade the A4 class with this git revision's grader, for the CPU ratio")
+    parser.add_argument("--only-a4", action="store_true", help="grade the A4 class only")
     args = parser.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="bench-grading-")) if args.keep is None else args.keep
     tmp.mkdir(parents=True, exist_ok=True)
     print(f"machine: {os.cpu_count()} cores; load average before: {load()}")
+    if args.only_a4:
+        try:
+            print(a4_run(tmp, args))
+        finally:
+            if args.keep is None:
+                shutil.rmtree(tmp, ignore_errors=True)
+        print(f"load average after: {load()}")
+        return
     try:
         graded, wrong = {}, {}
         classes = [(f"{a}.py", a, 0) for a in args.assignments] + [(f"{A1}.py with infinite loops", A1, args.loops)]
@@ -278,7 +444,7 @@ def main(argv=None) -> None:
         theirs = nbgrader_passed(course, chosen)
         grade(course / "submitted", tmp / "out-nbgrader-layout", args, len(chosen))
         agree, notes = compare(passed(tmp / "out-nbgrader-layout"), theirs)
-        a4 = a4_time(tmp, args)
+        a4 = a4_run(tmp, args) if args.a4 else "skipped (--a4 0)"
     finally:
         if args.keep is None:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -310,7 +476,7 @@ def main(argv=None) -> None:
     print(f"agreement with nbgrader on which exercises each student passed: {agree} of {len(chosen)} students")
     for note in notes:
         print(f"   - {note}")
-    print(f"A4 model evaluation: {a4}")
+    print(a4)
     print(f"load average after: {load()}")
 
 

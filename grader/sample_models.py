@@ -1,5 +1,6 @@
 """Sample ``digits.keras`` files for A4: the reference model, trained as its notebook trains it, and
-wrong or hostile ones, for the sample class (demo, tests) and the benchmark.
+wrong or hostile ones (``HOSTILE_FILES``: zip bombs, custom objects, links out of the HDF5 file...),
+for the sample class (demo, tests) and the benchmark.
 
 The recipe has one source of truth, the solution notebook: its ``build_model()`` and the constants
 ``EPOCHS``, ``BATCH_SIZE`` and ``VALIDATION_SPLIT``, loaded the way the grader loads a submission.
@@ -8,9 +9,12 @@ Training takes a while, so the trained reference file is cached, keyed by everyt
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import os
 import shutil
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -138,3 +142,108 @@ def measured_accuracy(path: Path) -> float:
 def artifacts(assignment_id: str) -> dict[str, Path]:
     """The correct files a sample submission of ``assignment_id`` carries (``{}`` when none)."""
     return {"digits.keras": reference_file()} if assignment_id == ASSIGNMENT else {}
+
+
+def rezip(base: Path, target: Path, *, replace: dict[str, bytes] | None = None, extra: dict[str, bytes] | None = None,
+           compression: int = zipfile.ZIP_STORED) -> Path:
+    """``base`` (a ``.keras`` zip) written to ``target`` with some members replaced or added."""
+    with zipfile.ZipFile(base) as z:
+        members = {info.filename: z.read(info) for info in z.infolist()}
+    members.update(replace or {})
+    members.update(extra or {})
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(target, "w", compression=compression) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return target
+
+
+def edited_config(base: Path, edit) -> bytes:
+    with zipfile.ZipFile(base) as z:
+        config = json.loads(z.read("config.json"))
+    edit(config)
+    return json.dumps(config).encode()
+
+
+def edited_weights(base: Path, edit) -> bytes:
+    """``model.weights.h5`` of ``base`` after ``edit(h5py.File)``."""
+    import h5py
+
+    with zipfile.ZipFile(base) as z:
+        data = z.read("model.weights.h5")
+    buffer = io.BytesIO(data)
+    with h5py.File(buffer, "r+") as f:
+        edit(f)
+    return buffer.getvalue()
+
+
+def dense_configs(config: dict) -> list[dict]:
+    return [layer for layer in config["config"]["layers"] if layer["class_name"] == "Dense"]
+
+
+def _write(target: Path, data: bytes) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return target
+
+
+def _link_out(f) -> None:
+    """Make the first bias a link to a dataset in another file."""
+    import h5py
+
+    del f["layers/dense/vars/1"]
+    f["layers/dense/vars/1"] = h5py.ExternalLink("/etc/passwd", "/secret")
+
+
+def _replace_dataset(f, path: str, **kwargs) -> None:
+    del f[path]
+    f.create_dataset(path, **kwargs)
+
+
+HOSTILE_FILES = {
+    "extra_member": lambda base, t: rezip(base, t, extra={"assets/run_me.py": b"import os\nos.system('id')\n"}),
+    "zip_bomb": lambda base, t: rezip(base, t, replace={"model.weights.h5": bytes(60 * 2**20)},
+                                      compression=zipfile.ZIP_DEFLATED),
+    "not_a_zip": lambda base, t: _write(t, b"PK\x03\x04" + bytes(500)),
+    "malformed_hdf5": lambda base, t: rezip(base, t, replace={"model.weights.h5": b"\x89HDF\r\n\x1a\n" + bytes(range(256)) * 40}),
+    "custom_object": lambda base, t: rezip(base, t, replace={"config.json": edited_config(base, lambda c: dense_configs(c)[0].update(
+        module="evil.layers", registered_name="Custom>Dense"))}),
+    "custom_activation": lambda base, t: rezip(base, t, replace={"config.json": edited_config(base, lambda c: dense_configs(c)[0][
+        "config"].update(activation={"module": "builtins", "class_name": "function", "config": "print",
+                                     "registered_name": "function"}))}),
+    "functional_model": lambda base, t: rezip(base, t, replace={"config.json": edited_config(base, lambda c: c.update(
+        class_name="Functional"))}),
+    "unknown_setting": lambda base, t: rezip(base, t, replace={"config.json": edited_config(base, lambda c: dense_configs(c)[0][
+        "config"].update(call_hook="os.system"))}),
+    "mixed_precision": lambda base, t: rezip(base, t, replace={"config.json": edited_config(base, lambda c: dense_configs(c)[0][
+        "config"].update(dtype={"module": "keras", "class_name": "DTypePolicy", "config": {"name": "mixed_float16"},
+                                "registered_name": None}))}),
+    "nan_weights": lambda base, t: rezip(base, t, replace={"model.weights.h5": edited_weights(base, lambda f: _replace_dataset(
+        f, "layers/dense/vars/1", data=np.full(16, np.nan, np.float32)))}),
+    "integer_weights": lambda base, t: rezip(base, t, replace={"model.weights.h5": edited_weights(base, lambda f: _replace_dataset(
+        f, "layers/dense/vars/0", data=np.ones((784, 16), np.int32)))}),
+    "shape_mismatch": lambda base, t: rezip(base, t, replace={"model.weights.h5": edited_weights(base, lambda f: _replace_dataset(
+        f, "layers/dense_1/vars/0", data=np.ones((16, 17), np.float32)))}),
+    "external_link": lambda base, t: rezip(base, t, replace={"model.weights.h5": edited_weights(base, _link_out)}),
+    "external_storage": lambda base, t: rezip(base, t, replace={"model.weights.h5": edited_weights(base, lambda f: _replace_dataset(
+        f, "layers/dense/vars/1", shape=(16,), dtype=np.float32, external=[("/etc/hostname", 0, 64)]))}),
+    "extra_weights": lambda base, t: rezip(base, t, replace={"model.weights.h5": edited_weights(base, lambda f: f.create_dataset(
+        "layers/lambda/vars/0", data=np.ones(3, np.float32)))}),
+}
+"""Model files a grader must refuse, each made from a good ``.keras`` file (``hostile_file``)"""
+
+
+def hostile_file(kind: str, base: Path, folder: Path) -> Path:
+    """``folder/digits.keras``: the good model file ``base`` made hostile in the way ``kind`` names
+    (a key of ``HOSTILE_FILES``)."""
+    return HOSTILE_FILES[kind](Path(base), Path(folder) / "digits.keras")
+
+
+def with_layer(folder: Path, layer: str = "Flatten") -> Path:
+    """An (untrained) model that Keras reads fine but has a layer that is not Dense (a Flatten)."""
+    k = keras()
+    model = k.Sequential([k.Input(shape=(28, 28)), getattr(k.layers, layer)(), k.layers.Dense(16, activation="sigmoid"),
+                          k.layers.Dense(16, activation="sigmoid"), k.layers.Dense(10, activation="softmax")])
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save(folder / "digits.keras")
+    return folder / "digits.keras"

@@ -1,7 +1,8 @@
 """A4 "train the digit recognizer": the graded functions and artifact, and the mistakes we can name.
 
 ``build_model`` and ``digits.keras`` are Keras models: the sandboxed child turns them into plain
-data (``course.models``) and the checks here judge that data. ``backprop`` is compared with
+data (``course.models``; the saved file is read without Keras, by ``course.kerasfile``) and the
+checks here judge that data. ``backprop`` is compared with
 ``tf.GradientTape`` (``grader.references.a4_digits``); its hints compare a wrong answer with
 variants that GradientTape also computed (``case.probe``), so no backprop is written here.
 ``train`` is judged by the held-out accuracy its weights reach, ``digits.keras`` by its MNIST
@@ -247,7 +248,8 @@ ASSIGNMENT = Assignment(
             nielsen.COLUMN_BIASES_RETURNED,
             nielsen.BOOK_WEIGHT_INIT,
         )),
-        Exercise("digits.keras", points=2, needs=("keras",), artifact="digits.keras",
+        # read by course.kerasfile (zip + HDF5, NumPy forward pass): no Keras, no TensorFlow
+        Exercise("digits.keras", points=2, artifact="digits.keras",
                  adapter=models.saved_model, transform=model_file_accuracy, scale=DIGITS_SCALE, timeout=60.0),
     ),
 )

@@ -31,6 +31,9 @@ DEFAULT_PRELOAD: tuple[str, ...] = ()
 DEFAULT_LAZY = ("matplotlib",)
 """imported, on first need, by a copy of the server that grades the submissions mentioning them:
 notebooks often import matplotlib, but preloading it makes every fork ~2x dearer"""
+KERAS_LAZY = ("tensorflow",)
+"""the same for a server that preloaded Keras (on its NumPy backend): a submission that imports
+TensorFlow itself is graded by a copy that imported it"""
 
 
 def limits_for(needs: tuple[str, ...]) -> dict:
@@ -62,12 +65,13 @@ class Sandbox:
         preload: modules the server imports before forking (and children may import), e.g.
             ``("keras",)`` for a server whose children may use Keras.
         lazy: modules imported only for the submissions that mention them (``server.Server``);
-            by default ``DEFAULT_LAZY`` for a NumPy-only server, none for a heavy one.
+            by default ``DEFAULT_LAZY`` for a NumPy-only server, ``KERAS_LAZY`` for a Keras one.
     """
 
     def __init__(self, *, worker: int = 0, python: str = sys.executable, preload: tuple[str, ...] = DEFAULT_PRELOAD,
                  lazy: tuple[str, ...] | None = None):
-        lazy = (() if preload else DEFAULT_LAZY) if lazy is None else lazy
+        if lazy is None:
+            lazy = KERAS_LAZY if "keras" in preload else () if preload else DEFAULT_LAZY
         cmd = [python, "-m", "grader.sandbox.server"]
         if os.geteuid() == 0:
             cmd += ["--uid", "1"]  # "drop privileges": the jail picks a free uid for this server

@@ -1,9 +1,9 @@
 """The fork server: a warm NumPy process that grades each submission in a fresh, confined child.
 
 Started by ``grader.sandbox.client`` as ``python -m grader.sandbox.server [--uid 1] [--preload M
-...] [--lazy M ...]``. It never imports TensorFlow (unless it preloads Keras for an exercise that
-needs it, e.g. A4's ``build_model``) nor any reference answer, so a child forked from it has
-nothing to find. Its children are confined by ``grader.sandbox.jail`` (set up once here). It
+...] [--lazy M ...]``. It never imports TensorFlow (a server for an exercise that needs Keras,
+A4's ``build_model``, preloads Keras on its NumPy backend) nor any reference answer, so a child
+forked from it has nothing to find. Its children are confined by ``grader.sandbox.jail`` (set up once here). It
 reads length-prefixed frames on stdin:
 
 - ``{"op": "configure", "group": str, "functions": [...], "limits": {...}, "load_timeout": s}``
@@ -17,8 +17,8 @@ reads length-prefixed frames on stdin:
   ``course.codec``),
 
 and answers each with one frame on stdout, an envelope (``frames.pack_envelope``): a JSON header
-``{"status", "detail", "id", "load": {status, detail, seconds}, "functions": [{name, status,
-detail, seconds}], "output", "seconds", "children", "cpu" (the children's CPU seconds),
+``{"status", "detail", "id", "load": {status, detail, seconds, cpu}, "functions": [{name, status,
+detail, seconds, cpu}], "output", "seconds", "children", "cpu" (the children's CPU seconds),
 "server_cpu" (this server's, so far)}`` followed by the child's raw frames (the load frame,
 then one per function; empty where there is none). Statuses: ``ok``, ``timeout``, ``crashed``,
 ``too_big``, ``left_running``, ``not_run``.
@@ -48,6 +48,7 @@ import sys
 import time
 
 from course import codec
+from grader.quiet import stderr_silenced
 from grader.sandbox import runner
 from grader.sandbox.child import MAX_RESULT_BYTES, Child
 from grader.sandbox.frames import HEADER, pack_envelope, read_frame, write_frame  # noqa: F401  (re-exported)
@@ -57,7 +58,9 @@ from grader.sandbox.processes import describe_exit, kill, tmp
 MAX_SUBMISSION_BYTES = 128 * 2**20
 """the most all of a submission's results may take together (they travel in one reply)"""
 OUTPUT_TAIL = 2000
-KERAS_PACKAGES = ("tensorflow", "keras", "tf_keras", "tensorboard")
+KERAS_PACKAGES = ("keras", "jax", "tensorflow", "tf_keras", "tensorboard")
+"""readable by the children of a Keras server: Keras, the JAX parts its NumPy backend imports,
+and TensorFlow for a submission that imports it itself"""
 STDLIB_PRELOAD = ("math", "cmath", "random", "itertools", "functools", "collections", "statistics", "time",
                   "copy", "operator", "typing", "dataclasses", "heapq", "bisect", "string", "re", "json",
                   "fractions", "decimal", "numbers", "secrets", "glob", "warnings", "enum", "abc", "tempfile",
@@ -81,8 +84,10 @@ def preload(modules=()) -> None:
 
     np.random.default_rng(0)
     for name in modules:
-        if name in ("keras", "tensorflow"):
+        if name == "keras":
             preload_keras()
+        elif name == "tensorflow":
+            preload_tensorflow()
         elif name == "matplotlib":
             import matplotlib
 
@@ -93,18 +98,46 @@ def preload(modules=()) -> None:
 
 
 def preload_keras() -> None:
-    """Import TensorFlow and Keras, without starting TensorFlow's runtime, so children start warm.
+    """Import Keras on its NumPy backend, so children build and run students' models cheaply.
 
-    Forking is safe only while this process has a single thread: TensorFlow starts its thread
-    pools on the first operation, which must therefore happen in each child, never here (a
-    child forked after it would hang). ``Server.grade`` checks before every fork.
+    ``build_model`` is judged by the model's layers, parameter count, compile state and outputs
+    for given weights: all of that is Keras's own code on any backend, and the NumPy backend
+    needs no runtime to start. With TensorFlow as the backend, every child started TensorFlow's
+    runtime afresh (a child forked after it started would hang) and every fork copied a process
+    three times the size. TensorFlow is not imported here; a submission that imports it itself
+    still can (its ``tf.keras`` is this same Keras). The server stays single-threaded, which
+    ``Server.grade`` checks before every fork.
     """
-    from grader.quiet import keras
+    os.environ["KERAS_BACKEND"] = "numpy"  # read once, when Keras is first imported
+    with stderr_silenced():
+        import keras  # noqa: F401
 
-    keras(initialize=False)
     from course import data, models  # noqa: F401  (the adapters the children call)
 
     data.load_mnist()  # read once here; children share the pages
+
+
+def preload_readers() -> None:
+    """Import what reads a saved model file (``course.kerasfile`` and h5py) and prepare the test
+    digits it is evaluated on, once, before forking: a child may be unable to read the installed
+    packages, and doing it in every child would cost each one more than grading the file."""
+    from course import kerasfile, models
+
+    models.mnist_test_inputs("float32")
+
+    try:
+        kerasfile.h5py_module()
+    except kerasfile.KerasFileError:
+        pass  # not installed: each file is refused with the message that says what to install
+
+
+def preload_tensorflow() -> None:
+    """Import TensorFlow quietly without starting its runtime (each child starts its own), for
+    the submissions of a Keras server that import TensorFlow themselves (a zygote's ``lazy``)."""
+    with stderr_silenced():
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")
 
 
 def threads() -> int:
@@ -135,6 +168,8 @@ class Server:
             self.groups[message.get("group") or ""] = {k: message[k] for k in ("functions", "limits", "load_timeout")
                                                        if k in message}
             self.stop_zygote()  # it holds the old configuration
+            if any(f.get("artifact") for f in message.get("functions") or ()):
+                preload_readers()
             gc.freeze()  # the configuration too: a child's collections never walk it
             return pack_envelope({"status": "ok", "detail": "", "jail": self.jail.active,
                                   "missing": self.jail.missing()}, [])
@@ -180,10 +215,11 @@ class Server:
             cpu = math.ceil(load_timeout + sum(float(f["timeout"]) for f in remaining)) + 2
             child = Child({**job, "functions": remaining, "cpu_seconds": cpu}, workdir, self.jail)
             n_children += 1
-            stage_start = time.perf_counter()
+            stage_start, cpu_start = time.perf_counter(), 0.0
             frame, status = self._stage(child, load_timeout)
+            cpu_now = _process_cpu(child.pid)
             stage = {"status": status, "detail": self._detail(status, load_timeout, child),
-                     "seconds": time.perf_counter() - stage_start}
+                     "seconds": time.perf_counter() - stage_start, "cpu": max(0.0, cpu_now - cpu_start)}
             if load is None:
                 load = {**stage, "frame": frame or b""}
             if status != "ok":
@@ -194,14 +230,16 @@ class Server:
                 self._end(child)
                 break
             for i, spec in enumerate(remaining):
-                stage_start = time.perf_counter()
+                stage_start, cpu_start = time.perf_counter(), cpu_now
                 child.go(spec)
                 child.reader.max_size = min(MAX_RESULT_BYTES, MAX_SUBMISSION_BYTES - received)
                 frame, status = self._stage(child, float(spec["timeout"]))
                 received += len(frame or b"")
+                cpu_now = _process_cpu(child.pid)
                 results.append(({"name": spec["name"], "status": status,
                                  "detail": self._detail(status, float(spec["timeout"]), child),
-                                 "seconds": time.perf_counter() - stage_start}, frame or b""))
+                                 "seconds": time.perf_counter() - stage_start, "cpu": max(0.0, cpu_now - cpu_start)},
+                                frame or b""))
                 if status != "ok":
                     remaining = remaining[i + 1:]
                     break
@@ -365,6 +403,20 @@ def _mkdtemp(parent: str, prefix: str) -> str:
 
 def _cpu(usage) -> float:
     return usage.ru_utime + usage.ru_stime
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _process_cpu(pid: int) -> float:
+    """CPU seconds a live child has used so far (``/proc``, in clock ticks), 0 once it is gone:
+    each stage's share of its child's CPU, for the benchmarks (``rusage`` counts it only at exit)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime: fields 14 and 15 of stat(5)
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def _tail(path: str) -> str:

@@ -107,7 +107,7 @@ def test_digits_keras_earns_points_on_a_straight_line(accuracy, points):
 
 def test_an_unloadable_model_file_earns_nothing_with_the_reason():
     case = public_cases("a4_digits")["digits.keras"][0]
-    got = {"model": None, "outputs": None, "problem": "could not be loaded with keras.saving.load_model: bad zip"}
+    got = {"model": None, "outputs": None, "problem": "was refused: the file is not a .keras file (a zip archive): bad zip"}
     result = judge_all(A4["digits.keras"], [case], [Outcome(value=got)])
     assert result.score == 0 and "bad zip" in result.summary()
 

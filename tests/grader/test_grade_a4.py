@@ -1,7 +1,8 @@
 """Grading a made-up A4 class gives exactly the expected scores, and model files are judged safely.
 
 The class is graded once, in this process, with ``keras.saving.load_model`` replaced by a trap:
-student model files are loaded only in sandboxed children, never by the grader itself.
+student model files are read only in sandboxed children (by ``course.kerasfile``, never by
+Keras), never by the grader itself.
 """
 import csv
 import json
@@ -17,6 +18,8 @@ from grader.quiet import keras
 A4 = exercises.assignment("a4_digits")
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # inside Keras
 MODEL = "digits.keras"
+HOSTILE = ("zip_bomb", "custom_object", "external_link", "nan_weights", "malformed_hdf5")
+"""a few of ``sample_models.HOSTILE_FILES`` (all are refused in ``tests/course/test_kerasfile.py``)"""
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +33,8 @@ def graded(tmp_path_factory):
         "model_784_32_10": lambda d: sample_models.wrong_architecture(d, sizes=(32,)),
         "model_with_lambda": lambda d: sample_models.with_lambda(d, root / "lambda-ran"),
         "model_missing": lambda d: None,
+        "model_with_flatten": lambda d: sample_models.with_layer(d, "Flatten"),
+        **{f"model_{kind}": (lambda d, kind=kind: sample_models.hostile_file(kind, reference, d)) for kind in HOSTILE},
     }
     for student, make in files.items():
         samples.write_py(root / "class" / student, "a4_digits")
@@ -105,7 +110,13 @@ def test_each_mistake_loses_only_its_points_and_shows_its_hint(graded, name, mis
     ("model_relu_hidden", MODEL, "hidden layer 1 uses relu"),
     ("model_784_32_10", MODEL, "it has 784-32-10"),
     ("model_missing", MODEL, "digits.keras is missing from the submission"),
-    ("model_with_lambda", MODEL, "safe_mode=True"),
+    ("model_with_lambda", MODEL, "was refused: the model has a Lambda layer"),
+    ("model_with_flatten", MODEL, "the model has a Flatten layer"),
+    ("model_zip_bomb", MODEL, "a zip bomb?"),
+    ("model_custom_object", MODEL, "only Keras's own layers"),
+    ("model_external_link", MODEL, "ExternalLink"),
+    ("model_nan_weights", MODEL, "NaN or infinite"),
+    ("model_malformed_hdf5", MODEL, "not a readable HDF5 file"),
     ("stub_released_notebook", "backprop", "NotImplementedError"),
 ])
 def test_failures_carry_a_readable_reason(graded, student, function, words):

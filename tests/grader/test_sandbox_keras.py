@@ -1,5 +1,5 @@
-"""Tests for the Keras side of the sandbox: a fork server that preloaded TensorFlow, and NumPy-only
-children of a notebook that imports Keras."""
+"""Tests for the Keras side of the sandbox: a fork server that preloaded Keras on its NumPy backend
+(no TensorFlow), and NumPy-only children of a notebook that imports Keras."""
 import os
 import textwrap
 
@@ -29,6 +29,19 @@ MODEL = textwrap.dedent("""
 
     def plain(z):
         return np.tanh(z)
+
+
+    def loaded():
+        import sys
+        return [keras.backend.backend(), sorted(m for m in ("tensorflow", "jax") if m in sys.modules)]
+""")
+WITH_TENSORFLOW = textwrap.dedent("""
+    import numpy as np
+    import tensorflow as tf
+
+
+    def with_tensorflow(z):
+        return np.asarray(tf.keras.layers.Dense(2, kernel_initializer="ones")(np.full((1, 3), z)))
 """)
 
 
@@ -49,7 +62,7 @@ def build_request(path, n_cases=2):
 
 
 def test_children_of_a_keras_server_run_keras_again_and_again(submission):
-    """TensorFlow starts its threads on the first operation: each child does, the server never."""
+    """Each child builds, compiles and runs a real Keras model; the server stays single-threaded."""
     with Sandbox(worker=7, preload=("keras",)) as box:
         for _ in range(4):
             reply = box.run(build_request(submission))
@@ -60,6 +73,24 @@ def test_children_of_a_keras_server_run_keras_again_and_again(submission):
             assert info["params"] == 13002 and info["compiled"] and outputs.shape == (3, 10)
             np.testing.assert_allclose(outputs.sum(axis=1), 1.0, rtol=1e-5)  # softmax rows
         assert len(os.listdir(f"/proc/{box.process.pid}/task")) == 1, "the server must stay single-threaded"
+
+
+def test_a_keras_server_runs_keras_on_numpy_without_tensorflow_unless_a_submission_imports_it(submission, tmp_path):
+    with_tf = tmp_path / "a4_digits.py"
+    with_tf.write_text(WITH_TENSORFLOW)
+    os.chmod(tmp_path, 0o755)
+    with Sandbox(worker=7, preload=("keras",)) as box:
+        request = {"function": "loaded", "cases": [{"args": ()}], "inject": {}, "timeout": 30.0,
+                   "submission": str(submission), "limits": limits_for(("keras",))}
+        reply = box.run(request)
+        assert reply["status"] == "ok", reply
+        # the NumPy backend imports a few JAX helpers, never TensorFlow
+        assert reply["result"]["outcomes"][0]["value"] == ["numpy", ["jax"]], reply["result"]
+        # a submission that imports TensorFlow gets it (from a copy of the server that imported it)
+        reply = box.run({**request, "function": "with_tensorflow", "cases": [{"args": (0.5,)}], "timeout": 60.0,
+                         "submission": str(with_tf)})
+        assert reply["result"]["outcomes"][0]["error"] is None, reply["result"]
+        np.testing.assert_allclose(reply["result"]["outcomes"][0]["value"], [[1.5, 1.5]])
 
 
 def test_numpy_only_children_load_a_notebook_that_imports_keras_but_cannot_use_it(submission):
@@ -93,6 +124,11 @@ def test_requests_carry_inputs_only_never_answers():
     assert plan.requests["digits.keras"]["artifact"] == "digits.keras"
     assert plan.requests["digits.keras"]["cases"] == [{"args": (), "kwargs": {}, "label": "the 10,000 MNIST test digits",
                                                        "hidden": False}]
-    # Keras is importable only in the children of a server that preloaded it: what an exercise needs
-    assert plan.requests["build_model"]["needs"] == ["keras"] == plan.requests["digits.keras"]["needs"]
-    assert "needs" not in plan.requests["backprop"] and "needs" not in plan.requests["train"]
+    # Keras is importable only in the children of a server that preloaded it: what an exercise needs;
+    # the model file is read without Keras (course.kerasfile)
+    assert plan.requests["build_model"]["needs"] == ["keras"]
+    assert all("needs" not in plan.requests[name] for name in ("backprop", "train", "digits.keras"))
+    # the student's train shares its child (and its CPU limit) with nothing but backprop; the file
+    # is read by a child of its own that loads no submission code
+    assert {g.name: [f["name"] for f in g.functions] for g in plan.groups} == {
+        "": ["backprop", "train"], ":file": ["digits.keras"], "keras": ["build_model"]}

@@ -844,8 +844,8 @@ CASES: list[Hostile] = [
         def relu(z):
             return [Bomb(), np.array([Bomb()], dtype=object)]
         """}, reason="expected"),
-    # TODO(a4): a4 loads ``digits.keras`` in the sandbox with safe_mode=True; once it is merged,
-    # grade an a4 submission with this Lambda model and expect 0 for ``digits.keras``.
+    # an A1 class ignores the file; tests/grader/test_grade_a4.py grades a Lambda model as an A4
+    # submission (0 for ``digits.keras``, its code never run) along with other hostile model files
     Hostile("keras_lambda_artifact", "data", (), build=_keras_lambda),
     # ---- broken input: one row, 0 points and a clear reason each
     Hostile("empty_notebook", "input", ALL, build=_file("a1_neuron.ipynb", b""), reason="not a valid notebook"),

@@ -4,9 +4,9 @@ Returned values cross from the sandbox as ``course.codec`` bytes (tested in ``te
 pickle bombs and forged frames). Model files are the other way code could sneak in: a ``.keras``
 file with a Lambda layer runs Python when loaded unsafely. ``corpus.keras_lambda_artifact`` puts
 such a file in a submission and proves the run never loads it in the parent; this test keeps the
-parent-side source free of any loader that could.
-TODO(a4): a4 loads ``digits.keras`` inside the sandbox (``grader/sandbox/runner.py``) with
-``safe_mode=True``; when it lands, grade the Lambda model as an a4 submission and expect 0.
+parent-side source free of any loader that could. A4 reads ``digits.keras`` in the sandbox with
+``course.kerasfile`` (zip, JSON and HDF5 readers, never Keras's loader), and
+``tests/grader/test_grade_a4.py`` grades the Lambda model as an A4 submission: 0, its code never run.
 """
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 UNSAFE = re.compile(r"\b(?:c?pickle|cloudpickle|dill|marshal|joblib|shelve)\.loads?\b|allow_pickle\s*=\s*True"
                     r"|\bload_model\s*\(|keras\.saving\.load|torch\.load|safe_mode\s*=\s*False")
-CHILD_SIDE = {"grader/sandbox/runner.py", "course/models.py"}
-"""run in the sandboxed child (the runner, and the A4 adapters it calls), where loading a
-submission's model with ``safe_mode=True`` is allowed"""
+CHILD_SIDE = {"grader/sandbox/runner.py"}
+"""run in the sandboxed child, where loading a submission's model with ``safe_mode=True`` would be
+allowed (the A4 adapters in ``course/models.py`` no longer load any: they are checked like the rest)"""
 OWN_FILES = {"grader/sample_models.py"}
 """make and measure the sample models of the demo and tests: files the grader trained itself"""
 OWN_MODEL = re.compile(r"\bpretrained\.KERAS_PATH\b|\bload_model\(KERAS_PATH\)")
