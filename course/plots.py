@@ -1,5 +1,5 @@
-"""Pictures for the notebooks: digits, activation functions, weights, a network's activations,
-mistakes, training.
+"""Pictures for the notebooks: digits, parameter counts, activation functions, weights, a network's
+activations, mistakes, training.
 
 Plain NumPy and matplotlib, never TensorFlow, and no pyplot: each helper builds a
 ``matplotlib.figure.Figure`` (or draws on the ``ax`` you pass) and returns the figure, so it works
@@ -142,6 +142,52 @@ def sigmoid_vs_step(sigmoid=None, relu=None, ax=None) -> Figure:
     title = "Squishing the number line"
     if skipped:
         title += f"\n(skipped {', '.join(skipped)}: not implemented yet)"
+    ax.set_title(title)
+    return fig
+
+
+NETWORK_PARAMETERS = 13002
+"""the 784-16-16-10 network: 784*16 + 16*16 + 16*10 weights and 16 + 16 + 10 biases"""
+
+
+def parameter_growth(quadratic_logistic_parameters=None, ax=None, pixels=None) -> Figure:
+    """How many parameters a model of an n-pixel image needs, for n up to a 100x100 image.
+
+    Draws plain logistic regression (n + 1) and your quadratic count, on log-log axes, with the
+    784-16-16-10 network's 13,002 parameters for scale and the 28x28 and 50x50 images marked.
+
+    Args:
+        quadratic_logistic_parameters: your function ``f(n) -> int``, called for each n; or None.
+            One that still raises ``NotImplementedError`` is skipped, and the title says so.
+        ax: a matplotlib Axes to draw on; by default a new figure.
+        pixels: the n to draw, increasing; by default 1 to 10,000.
+
+    Returns:
+        The matplotlib Figure.
+    """
+    fig, ax = _figure_and_axes(ax, (6.4, 3.8))
+    n = np.unique(np.geomspace(1, 10_000, 60).astype(int)) if pixels is None else np.asarray(pixels)
+    ax.plot(n, n + 1, color="0.45", linestyle="--", label="logistic regression on the pixels: n + 1")
+    title = "Parameters against image size"
+    if quadratic_logistic_parameters is not None:
+        try:
+            counts = np.array([quadratic_logistic_parameters(int(k)) for k in n], dtype=np.float64)
+        except NotImplementedError:
+            title += "\n(skipped quadratic_logistic_parameters: not implemented yet)"
+        else:
+            ax.plot(n, counts, color="tab:red", linewidth=2, label="with every product x_i·x_j (yours)")
+    ax.axhline(NETWORK_PARAMETERS, color="tab:blue", linewidth=1.5,
+               label=f"the 784-16-16-10 network: {NETWORK_PARAMETERS:,}")
+    for k, name in ((784, "28×28"), (2500, "50×50")):
+        if n.min() <= k <= n.max():
+            ax.axvline(k, color="0.7", linewidth=1)
+            ax.annotate(name, (k, 1), xytext=(3, 3), textcoords="offset points", fontsize=8, color="0.4")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("pixels n")
+    ax.set_ylabel("parameters")
+    ax.grid(alpha=0.3, which="major")
+    ax.legend(loc="upper left", fontsize=8)
     ax.set_title(title)
     return fig
 

@@ -14,6 +14,8 @@ import contextlib
 import os
 import sys
 
+from course import extras
+
 QUIET_ENV = {
     "TF_CPP_MIN_LOG_LEVEL": "3",
     "TF_ENABLE_ONEDNN_OPTS": "0",  # also keeps float results identical run to run
@@ -49,10 +51,14 @@ def keras(*, initialize: bool = True):
             pools) while stderr is silenced. A process that will ``fork`` children that use
             TensorFlow must pass False: a child forked after the runtime started inherits its
             threads' locks and can hang.
+
+    Raises:
+        extras.MissingExtra: TensorFlow or Keras is not installed (``pip install 'digits-course[keras]'``).
     """
     global _initialized
     if "keras" in sys.modules and "tensorflow" in sys.modules and (_initialized or not initialize):
         return sys.modules["keras"]
+    extras.require("keras", "course.quiet.keras()")  # a student install without [keras]: one line
     for key, value in QUIET_ENV.items():
         os.environ.setdefault(key, value)
     with stderr_silenced():

@@ -29,7 +29,8 @@ td.num,th.num{text-align:right} .rate{display:inline-block;width:10rem;height:.7
  border-radius:4px;overflow:hidden;vertical-align:middle} .rate>span{display:block;height:100%;background:#2a9d4b}
 img{max-width:100%;height:auto} .stats span{margin-right:1.5rem}
 """
-TOP_HINTS = 10
+TOP_HINTS = 12
+"""mistakes listed at most: enough for every mistake A1 names in a class that makes them all"""
 
 
 def _tests(saved: dict) -> dict[str, dict]:

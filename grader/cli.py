@@ -1,5 +1,5 @@
-"""The instructor's command line: ``grader grade``, ``solutions``, ``assign``, ``fixtures``, ``export``, ``gradescope``,
-``similarity``.
+"""The instructor's command line: ``grader grade``, ``plan``, ``solutions``, ``assign``, ``fixtures``, ``export``,
+``gradescope``, ``similarity``.
 
 Only argument parsing lives here; each command is a function in its own module.
 """
@@ -8,13 +8,20 @@ from __future__ import annotations
 import argparse
 import sys
 
+from course import extras
+
 
 def _grade(args) -> int:
     from grader import grade, report
+    from grader.grading.plan_file import PlanFileError
 
-    summary = grade.grade(args.assignment, args.submissions, args.out, workers=args.workers,
-                          timeout=args.timeout, seed=args.seed, progress=None, scheduler=args.scheduler,
-                          pictures=not args.no_pictures, hidden_feedback=args.hidden_feedback)
+    try:
+        summary = grade.grade(args.assignment, args.submissions, args.out, workers=args.workers,
+                              timeout=args.timeout, seed=args.seed, progress=None, scheduler=args.scheduler,
+                              pictures=not args.no_pictures, hidden_feedback=args.hidden_feedback, plan=args.plan)
+    except PlanFileError as e:
+        print(f"grader: {e}", file=sys.stderr)
+        return 2
     print(report.summary_table(summary, args.assignment))
     print()
     print(report.class_summary(summary, args.assignment))
@@ -24,7 +31,7 @@ def _grade(args) -> int:
           f"wrote {args.out}/grades.csv, report.html, results/, feedback/"
           + (", instructor/ (hidden cases in full)" if args.hidden_feedback == "summary" else ""))
     if summary.graded:
-        where = "this machine's part" if args.scheduler else "grading"
+        where = "on the cluster and here" if args.scheduler else "grading"
         per = lambda s: f"{1000 * s / summary.graded:.1f}"  # noqa: E731  (ms per submission)
         parts = "".join(f", {name} {per(s)}" for name, s in summary.cpu_breakdown.items())
         print(f"CPU time: {summary.cpu_seconds:.1f} s {where} ({per(summary.cpu_seconds)} ms per submission{parts}), "
@@ -41,6 +48,20 @@ def _report_sandbox() -> None:
         print(f"sandbox: {', '.join(PROTECTIONS['active'])}")
     for line in PROTECTIONS.get("missing", []):
         print(f"sandbox: not in force here: {line}", file=sys.stderr)
+
+
+def _plan(args) -> int:
+    from grader.grading.plan_file import write_plan
+    from grader.plan import PlanProcess
+
+    planner = PlanProcess(args.assignment, seed=args.seed)  # Keras, in its own process
+    try:
+        path = write_plan(planner.result(), args.out)
+    finally:
+        planner.cancel()
+    print(f"wrote {path}: the {args.assignment} answers for seed {args.seed}; grade with "
+          f"`grader grade {args.assignment} <submissions> --out <dir> --plan {path}` (no TensorFlow needed)")
+    return 0
 
 
 def _solutions(args) -> int:
@@ -109,11 +130,17 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--out", required=True, help="output folder (re-running with the same folder resumes)")
     g.add_argument("--workers", type=int, default=None, help="parallel sandboxes (default: CPU cores)")
     g.add_argument("--timeout", type=float, default=None, help="seconds per graded function (default: per exercise)")
-    g.add_argument("--seed", type=int, default=0, help="seed for the hidden cases")
+    g.add_argument("--seed", type=int, default=None, help="seed for the hidden cases (default: --plan's, else 0)")
     g.add_argument("--scheduler", default=None, help="Dask scheduler address, to grade on a cluster")
     g.add_argument("--no-pictures", action="store_true", help="leave the pictures out of the feedback (faster)")
     _hidden_feedback_option(g)
+    g.add_argument("--plan", default=None, help="answers computed by `grader plan` (no TensorFlow needed)")
     g.set_defaults(run=_grade)
+    pl = sub.add_parser("plan", help="compute the Keras answers once, for `grader grade --plan`")
+    pl.add_argument("assignment", help="assignment id, e.g. a1_neuron")
+    pl.add_argument("--seed", type=int, default=0, help="seed for the hidden cases")
+    pl.add_argument("--out", required=True, help="the plan file to write")
+    pl.set_defaults(run=_plan)
     s = sub.add_parser("solutions", help="run every reference solution and prove it earns full marks")
     s.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
     s.add_argument("--no-execute", action="store_true", help="grade only; don't execute the notebooks")
@@ -162,6 +189,11 @@ def _share(value: str) -> float:
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
+    # grading with a plan file needs no TensorFlow: the `worker` extra is enough
+    extra, what = ("worker", "grader grade --plan") if getattr(args, "plan", None) else ("grader", "grader")
+    if extras.missing_modules(extra):  # a student install: say what to install, in one line
+        print(extras.advice(what, extra), file=sys.stderr)
+        return 2
     try:
         return args.run(args)
     except (KeyError, OSError) as e:

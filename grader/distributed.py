@@ -1,10 +1,13 @@
-"""``grader grade --scheduler ADDRESS``: the same grading, with Dask workers running the sandboxes.
+"""``grader grade --scheduler ADDRESS``: the same grading, with Dask workers grading and judging.
 
-This process keeps what must stay trusted: the Keras answers and all judging. Each Dask task
-(``grade_chunk``, our code) grades a few submissions in a fork server on its worker, exactly as a
-local run does, and returns the server's raw envelopes: bytes, decoded and judged here with
-``course.codec`` (nothing a submission produced is ever unpickled). Submissions travel inside
-their tasks as file bytes, so workers need no shared file system, only this package installed.
+The plan (the Keras answers with the case inputs) is scattered to every worker once, as
+``course.codec`` bytes. Each Dask task (``grade_chunk``) grades a few submissions with a
+``grader.grading.worker.Worker`` of its worker thread (its own fork servers, kept for the run)
+and judges them there, returning each student's finished files as plain data
+(``judging.Finished``): this process only writes them. Submissions travel inside their tasks as
+file bytes, so workers need no shared file system, only this package installed (``pip install
+digits-course[worker]``: NumPy and matplotlib, no TensorFlow for A1-A3). A worker process is as
+trusted as this one (it holds the answers); submission code runs only in its sandboxed children.
 """
 from __future__ import annotations
 
@@ -12,12 +15,12 @@ import atexit
 import hashlib
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Callable
 
 from course import codec
-from grader.plan import PlanProcess
-from grader.results import StudentResult
+from grader.grading.judging import Finished
 from grader.submissions import Submission
 
 CHUNK = 8
@@ -28,8 +31,10 @@ MAX_FOLDER_BYTES = 64 * 2**20
 """a submission folder's files beyond this are not sent (the submission file always is)"""
 
 
-def pack(sub: Submission) -> tuple[str, str, dict[str, bytes]]:
-    """(student, submission file name, {relative path: bytes}) for one submission folder."""
+def pack(sub: Submission, fingerprint: str) -> dict:
+    """One submission as plain data: its folder's files as ``{relative path: bytes}``."""
+    if sub.path is None:
+        return {"student": sub.student, "name": None, "files": {}, "problem": sub.problem, "fingerprint": fingerprint}
     files = {sub.path.name: sub.path.read_bytes()}
     size = len(files[sub.path.name])
     for path in sorted(sub.folder.rglob("*")):
@@ -40,75 +45,84 @@ def pack(sub: Submission) -> tuple[str, str, dict[str, bytes]]:
         if size > MAX_FOLDER_BYTES:
             break
         files[rel] = path.read_bytes()
-    return sub.student, sub.path.name, files
+    return {"student": sub.student, "name": sub.path.name, "files": files, "problem": sub.problem,
+            "fingerprint": fingerprint}
 
 
-def grade_chunk(config: bytes, items: list[tuple[str, str, dict[str, bytes]]]) -> list[tuple[str, list[bytes]]]:
-    """Runs on a Dask worker: grade each packed submission; returns (student, one envelope per group)."""
-    groups = codec.decode(config)["groups"]
-    replies = []
+def grade_chunk(plan_data: bytes, items: list[dict], feedback_options: dict) -> dict:
+    """Runs on a Dask worker: grade and judge each packed submission.
+
+    Returns ``{"finished": [Finished.to_plain()], "usage": CPU seconds by kind, for this task}``.
+    """
+    worker = _worker(plan_data)
+    worker.feedback_options = dict(feedback_options)
+    before = dict(worker.usage)
+    start = time.thread_time()
     with tempfile.TemporaryDirectory(prefix="grader-dask-") as tmp:
-        for i, (student, name, files) in enumerate(items):
+        subs = []
+        for i, item in enumerate(items):
             folder = Path(tmp, str(i))
-            for rel, data in files.items():
+            folder.mkdir()
+            for rel, data in item["files"].items():
                 target = (folder / rel).resolve()
                 if folder.resolve() not in target.parents:
                     continue  # never write outside the submission's folder
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
-            replies.append((student, [_sandbox(config, tuple(g["needs"])).grade(str(folder / name), group=g["name"])
-                                      for g in groups]))
-    return replies
+            path = None if item["name"] is None else folder / item["name"]
+            subs.append((Submission(item["student"], folder, path, item["problem"]), item["fingerprint"]))
+        finished = worker.grade(subs)
+    usage = {kind: worker.usage[kind] - before[kind] for kind in ("submissions", "fork servers")}
+    usage["Dask workers"] = time.thread_time() - start
+    return {"finished": [f.to_plain() for f in finished], "usage": usage}
 
 
 _local = threading.local()
 _all: list = []
 
 
-def _sandbox(config: bytes, needs: tuple[str, ...]):
-    """This worker thread's fork server of the kind ``needs``, configured for ``config``'s
-    groups of that kind (started once per run)."""
-    from grader.sandbox.client import Sandbox
+def _worker(plan_data: bytes):
+    """This worker thread's ``Worker`` for the plan in ``plan_data`` (scattered once per run, so
+    the same object each task: a new run's plan starts new fork servers)."""
+    from grader.grading.worker import Worker, kinds
+    from grader.plan import Plan
 
-    digest = hashlib.sha256(config).hexdigest()
-    boxes = _local.__dict__.setdefault("boxes", {})
-    if getattr(_local, "digest", None) != digest:  # a new run: the old servers hold the old plan
-        for old in boxes.values():
+    if getattr(_local, "data", None) is plan_data:
+        return _local.worker
+    digest = hashlib.sha256(plan_data).hexdigest()  # the same plan, copied (e.g. spilled to disk and back)?
+    if getattr(_local, "digest", None) != digest:
+        old = getattr(_local, "worker", None)
+        if old is not None:
             old.close()
             _all.remove(old)
-        boxes.clear()
+        _local.worker = None
+        plan = Plan.from_plain(codec.decode(plan_data))
+        _local.worker = Worker(kinds(plan.assignment), plan=plan)
         _local.digest = digest
-    if needs not in boxes:
-        settings = codec.decode(config)
-        box = Sandbox(preload=needs)
-        for g in settings["groups"]:
-            if tuple(g["needs"]) == needs:
-                box.configure(g["functions"], limits=g["limits"], load_timeout=settings["load_timeout"], group=g["name"])
-        boxes[needs] = box
-        _all.append(box)
-    return boxes[needs]
+        _all.append(_local.worker)
+    _local.data = plan_data  # held, so its identity is never reused while this worker is kept
+    return _local.worker
 
 
 @atexit.register
 def _close_all() -> None:
-    for sandbox in _all:
-        sandbox.close()
+    for worker in _all:
+        worker.close()
 
 
-def grade_all(address: str, todo: list[Submission], planner: PlanProcess, fingerprints: dict[str, str],
-              finish: Callable[[StudentResult], None], started: Callable[[], None]) -> None:
-    """Grade ``todo`` on the Dask cluster at ``address``, judging here as results arrive.
+def grade_all(address: str, todo: list[Submission], planner, fingerprints: dict[str, str],
+              finish: Callable[[Finished], None], started: Callable[[], None], *, usage: dict,
+              feedback_options: dict):
+    """Grade ``todo`` on the Dask cluster at ``address``; ``finish`` gets each student's files.
 
     The connection is made while ``planner`` computes the Keras answers; how long to try is
-    Dask's ``distributed.comm.timeouts.connect`` setting.
+    Dask's ``distributed.comm.timeouts.connect`` setting. Adds to ``usage`` the CPU seconds the
+    cluster spent, by kind of process. Returns the plan.
 
     Raises:
         ConnectionError: the scheduler can't be reached.
     """
     from dask.distributed import Client, as_completed
-
-    from grader.grade import judge_reply, merge_replies, without_file
-    from grader.sandbox.client import decode_reply
 
     try:
         client = Client(address)
@@ -116,28 +130,23 @@ def grade_all(address: str, todo: list[Submission], planner: PlanProcess, finger
         raise ConnectionError(f"could not reach the Dask scheduler at {address}: {e}") from None
     with client:
         plan = planner.result()
-        config = codec.encode({"load_timeout": plan.load_timeout,
-                               "groups": [{"name": g.name, "needs": list(g.needs), "functions": g.functions,
-                                           "limits": g.limits} for g in plan.groups]})
-        [shared] = client.scatter([config], broadcast=True, hash=False)
-        by_student = {sub.student: sub for sub in todo}
+        [shared] = client.scatter([codec.encode(plan.to_plain())], broadcast=True, hash=False)
         started()
-        for sub in todo:
-            if sub.path is None:
-                finish(without_file(sub, plan, fingerprints[sub.student]))
-        waiting = [sub for sub in todo if sub.path is not None]
-        chunks = [waiting[i:i + CHUNK] for i in range(0, len(waiting), CHUNK)]
+        chunks = [todo[i:i + CHUNK] for i in range(0, len(todo), CHUNK)]
         threads = max(1, sum(client.nthreads().values()))
 
         def submit(chunk):
-            return client.submit(grade_chunk, shared, [pack(sub) for sub in chunk], pure=False)
+            return client.submit(grade_chunk, shared, [pack(sub, fingerprints[sub.student]) for sub in chunk],
+                                 feedback_options, pure=False)
 
         running = as_completed([submit(chunks.pop(0)) for _ in range(min(len(chunks), threads * TASKS_PER_THREAD))])
         for future in running:
             if chunks:
                 running.add(submit(chunks.pop(0)))
-            for student, envelopes in future.result():
-                reply = merge_replies([decode_reply(envelope) for envelope in envelopes])
-                finish(judge_reply(by_student[student], plan, reply, fingerprint=fingerprints[student]))
+            done = future.result()
+            for kind, seconds in done["usage"].items():
+                usage[kind] = usage.get(kind, 0.0) + seconds
+            for plain in done["finished"]:
+                finish(Finished.from_plain(plain))
             future.release()
-
+        return plan

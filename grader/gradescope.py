@@ -50,7 +50,7 @@ fi
   "$PY" -m venv "$ROOT/venv"
 }
 "$ROOT/venv/bin/python" -m pip install --upgrade pip
-"$ROOT/venv/bin/python" -m pip install "$ROOT/source/{bundle}"
+"$ROOT/venv/bin/python" -m pip install "$ROOT/source/{bundle}[grader]"   # the instructor side: Keras, nbformat, …
 "$ROOT/venv/bin/python" -c "import grader.grade"   # fail the build now, not at the first submission
 """
 

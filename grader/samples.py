@@ -86,6 +86,12 @@ def _train(*, update="-") -> str:
 
 MISTAKES: dict[str, dict[str, Mistake]] = {
     "a1_neuron": {
+        "parameters_without_bias": Mistake("quadratic_logistic_parameters", "def quadratic_logistic_parameters(n):\n"
+                                           "    return n + n * (n + 1) // 2\n", "forgot_bias"),
+        "parameters_without_linear": Mistake("quadratic_logistic_parameters", "def quadratic_logistic_parameters(n):\n"
+                                             "    return n * (n + 1) // 2 + 1\n", "forgot_linear_or_squares"),
+        "parameters_n_squared": Mistake("quadratic_logistic_parameters", "def quadratic_logistic_parameters(n):\n"
+                                        "    return n + n * n + 1\n", "counted_pairs_twice"),
         "not_summed": Mistake("weighted_sum", "def weighted_sum(a, w):\n    return a * w\n", "not_summed"),
         "forgot_bias": Mistake("weighted_input", "def weighted_input(a, w, b):\n    return weighted_sum(a, w)\n",
                                "forgot_bias"),

@@ -54,6 +54,25 @@ def _mask_hint(*, transposed: bool = False, inclusive: bool = False):
     return matches
 
 
+def _whole(got) -> bool:
+    return isinstance(got, (int, np.integer)) and not isinstance(got, (bool, np.bool_))
+
+
+def _count_hint(offset):
+    """A parameter-count mistake that lands ``offset(n)`` away from Keras's count.
+
+    Written relative to the answer, so that this student-side file recognises the mistakes without
+    spelling the count out. Only whole numbers match: a float is the division mistake.
+    """
+    def matches(case, got):
+        return _whole(got) and case.expected is not None and int(got) == int(case.expected) + offset(int(case.args[0]))
+    return matches
+
+
+def _true_division(case, got) -> bool:
+    return isinstance(got, (float, np.floating)) and case.expected is not None and float(got) == float(case.expected)
+
+
 def _fires_flipped(case, got) -> bool:
     flipped = _dot(case) > -case.args[2]
     return flipped != (_dot(case) > case.args[2]) and bool(got) == flipped
@@ -63,6 +82,20 @@ ASSIGNMENT = Assignment(
     id="a1_neuron",
     title="One neuron",
     exercises=(
+        Exercise("quadratic_logistic_parameters", points=1, hints=(
+            Hint("forgot_bias", "one short: the logistic neuron also has a bias, one more parameter "
+                 "besides a weight per feature.", _count_hint(lambda n: -1)),
+            Hint("forgot_linear_or_squares", "n short: the features are the n pixels themselves plus "
+                 "every product x_i·x_j with i ≤ j, squares x_i² included; you left out one of those n-long "
+                 "groups.", _count_hint(lambda n: -n)),
+            Hint("counted_pairs_twice", "you counted n² products: x_i·x_j and x_j·x_i are the same feature, "
+                 "so there are n(n+1)/2 of them (i ≤ j), not n².", _count_hint(lambda n: n * (n - 1) // 2)),
+            Hint("linear_only", "that is plain logistic regression on the pixels (n weights and a bias); "
+                 "this model also has a weight for every product x_i·x_j.",
+                 lambda c, got: _whole(got) and int(got) == int(c.args[0]) + 1),
+            Hint("true_division", "the right count, but as a float: in Python 3, / always gives a float; "
+                 "divide with // to keep a whole number (n * (n + 1) is always even).", _true_division),
+        )),
         Exercise("weighted_sum", points=1, hints=(
             Hint("not_summed", "you returned the element-wise products a * w: add them up "
                  "(np.dot(w, a) or np.sum(w * a)).", lambda c, got: _close(got, c.args[0] * c.args[1])),

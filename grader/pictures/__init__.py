@@ -19,7 +19,9 @@ import importlib
 import importlib.util
 import io
 import logging
+import os
 import threading
+import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Callable
 
@@ -35,6 +37,8 @@ Draw = Callable[[Exercise, list[CaseResult]], "Figure | None"]
 
 DPI = 90
 CACHE_SIZE = 256
+SHARED_WAIT = 5.0
+"""seconds to wait for another process drawing the same picture (``share``)"""
 
 _REGISTRY: dict[str, Draw] = {}
 _LOADED: set[str] = set()
@@ -45,7 +49,16 @@ _LOCK = threading.Lock()
 _DRAWING = threading.Lock()
 """one drawing at a time: matplotlib's font and text caches are shared and not thread-safe (and
 the drawing thread holds the GIL anyway)"""
+_SHARED: list[str] = []
+"""a folder whose pictures every process grading this run shares (``share``), if any"""
 log = logging.getLogger(__name__)
+
+
+def share(folder: str | None) -> None:
+    """Keep pictures in ``folder`` too (private to the grader), so that processes grading the same
+    run draw each one once between them, not once each (and a process that draws none never
+    imports matplotlib)."""
+    _SHARED[:] = [folder] if folder else []
 
 
 def register(*names: str):
@@ -88,11 +101,15 @@ def picture(assignment_id: str, result: ExerciseResult) -> str | None:
             return _CACHE.get(key)
     uri = None
     try:
-        with _DRAWING, np.errstate(all="ignore"):  # a student's 1e308 overflows: theirs to see, not ours to print
-            fig = drawer(assignment_id, result.exercise.name)(result.exercise, public)
-            uri = None if fig is None else data_uri(png(fig))
+        found, uri = _shared(key)
+        if not found:
+            with _DRAWING, np.errstate(all="ignore"):  # a student's 1e308 overflows: theirs to see, not ours
+                fig = drawer(assignment_id, result.exercise.name)(result.exercise, public)
+                uri = None if fig is None else data_uri(png(fig))
+            _share(key, uri)
     except Exception:  # a value no picture can show; the text feedback still says what is wrong
         log.debug("no picture for %s", result.exercise.name, exc_info=True)
+        _share(key, None)
     finally:
         with _LOCK:
             _CACHE[key] = uri
@@ -100,6 +117,44 @@ def picture(assignment_id: str, result: ExerciseResult) -> str | None:
                 _CACHE.popitem(last=False)
             _PENDING.pop(key).set()
     return uri
+
+
+def _shared(key: str) -> tuple[bool, str | None]:
+    """(found, uri) from the shared folder ("" in a file means "no picture"). When another
+    process is drawing this picture (its lock file exists), wait a while for it rather than
+    draw it twice; otherwise take the lock (``_share`` writes the picture)."""
+    if not _SHARED:
+        return False, None
+    path = os.path.join(_SHARED[0], key)
+    deadline = time.monotonic() + SHARED_WAIT
+    while True:
+        try:
+            with open(path, encoding="ascii") as f:
+                text = f.read()
+            return True, text or None
+        except OSError:
+            pass
+        try:
+            os.close(os.open(f"{path}.lock", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            return False, None  # ours to draw
+        except FileExistsError:
+            if time.monotonic() > deadline:
+                return False, None  # the other process is slow (or died): draw it here
+            time.sleep(0.005)
+        except OSError:
+            return False, None
+
+
+def _share(key: str, uri: str | None) -> None:
+    if _SHARED:
+        path = os.path.join(_SHARED[0], key)
+        tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+        try:
+            with open(tmp, "w", encoding="ascii") as f:
+                f.write(uri or "")
+            os.replace(tmp, path)  # whole or absent: another process never reads half a picture
+        except OSError:
+            pass  # only a lost saving
 
 
 def png(fig: Figure) -> bytes:

@@ -1,4 +1,5 @@
-"""A1 pictures: your sigmoid/ReLU over Keras's, and your edge detector's weights over a digit."""
+"""A1 pictures: your parameter counts against Keras's, your sigmoid/ReLU over Keras's, and your edge
+detector's weights over a digit."""
 from __future__ import annotations
 
 import numpy as np
@@ -120,4 +121,29 @@ def edge_detector(exercise: Exercise, cases: list[CaseResult]):
     else:
         bars.set_visible(False)
     fig.subplots_adjust(left=0.02, right=0.97, bottom=0.16, top=0.86, wspace=0.6)
+    return fig
+
+
+@register("quadratic_logistic_parameters")
+def parameter_counts(exercise: Exercise, cases: list[CaseResult]):
+    """Keras's counts and yours at each public n, on the lesson's log-log picture of the growth."""
+    rows = [(float(c.case.args[0]), float(c.case.expected), numeric(c.got), c.passed) for c in cases]
+    rows = [(n, want, float(have.item()), ok) for n, want, have, ok in rows
+            if have is not None and have.size == 1 and np.isfinite(have.item()) and have.item() > 0]
+    if not rows:
+        return None
+    n, want, have, ok = (np.array(column) for column in zip(*sorted(rows)))
+    ok = ok.astype(bool)
+    fig = new_figure(6.4, 3.8)
+    ax = fig.add_subplot()
+    plots.parameter_growth(ax=ax, pixels=np.unique(np.geomspace(1, max(3000.0, n.max()), 60).astype(int)))
+    ax.plot(n, want, "s", color="0.35", markersize=8, alpha=0.7, label="Keras's count_params()")
+    ax.plot(n[ok], have[ok], "o", color="tab:green", markersize=4, label="yours, right")
+    ax.plot(n[~ok], have[~ok], "x", color="tab:red", markersize=8, mew=2, label="yours, wrong")
+    for k, w, h in zip(n[~ok], want[~ok], have[~ok]):
+        ax.annotate(f"{h - w:+,.0f}", (k, h), xytext=(-7, 2), textcoords="offset points", ha="right", fontsize=8,
+                    color="tab:red")
+    ax.legend(loc="upper left", fontsize=7, framealpha=0.9)
+    ax.set_title(f"Your counts on the public cases: {int(ok.sum())} of {ok.size} right (log-log)", fontsize=10)
+    fig.subplots_adjust(left=0.11, right=0.97, bottom=0.15, top=0.9)
     return fig

@@ -1,5 +1,9 @@
 """A1 references: one neuron, as a ``keras.layers.Dense(1)``.
 
+The opening exercise counts the parameters of a logistic model on quadratic features: the model
+is built in Keras (pixels -> every x_i and every product x_i·x_j, i <= j -> ``Dense(1, sigmoid)``)
+and asked for ``count_params()``; nothing here writes the count's formula.
+
 Inputs mix real MNIST digits (activations = pixels / 255) with random weights, plus the edge
 cases a mistake could hide behind: saturating |z| up to 1e4, a threshold of exactly 0 with a
 weighted sum of exactly 0, non-square and corner regions.
@@ -11,7 +15,13 @@ import numpy as np
 from course.data import load_mnist
 from course.exercises.a1_neuron import BIAS, region_mask
 from course.exercises.base import Case
+from grader.quiet import keras
 from grader.references.keras_layers import activation, dense, run
+
+PIXELS_PUBLIC = (784, 2500, 4, 2)
+"""a 28x28 MNIST digit, a 50x50 image, a 2x2 image and two pixels (the lesson's worked example)"""
+PIXELS_HIDDEN = (1, 3, 9, 100, 400)
+"""one pixel, odd sizes, a 10x10 and a 20x20 image; plus one size drawn per run"""
 
 
 def digits(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -52,7 +62,10 @@ def inputs(rng: np.random.Generator, *, hidden: bool) -> dict[str, list[Case]]:
     regions += [(2, 20, 10, 6), (22, 0, 6, 28), (10, 12, 1, 3)] if hidden else [(14, 0, 14, 28)]
     probe = np.vstack([a_seven(), digits(rng, 7)])
     edges = [Case(tuple(int(v) for v in r), label=f"region {r}", probe=probe) for r in regions]
+    pixels = list(PIXELS_HIDDEN) + [int(rng.integers(5, 3000))] if hidden else list(PIXELS_PUBLIC)
+    counts = [Case((n,), label=_image_label(n)) for n in pixels]
     return {
+        "quadratic_logistic_parameters": counts,
         "weighted_sum": vec,
         "weighted_input": with_bias,
         "sigmoid": z_cases,
@@ -61,6 +74,33 @@ def inputs(rng: np.random.Generator, *, hidden: bool) -> dict[str, list[Case]]:
         "fires": thresholds,
         "edge_detector": edges,
     }
+
+
+def _image_label(n: int) -> str:
+    side = int(round(n ** 0.5))
+    return f"n = {n} pixels" + (f" ({side}x{side} image)" if side * side == n and n > 1 else "")
+
+
+def quadratic_features(x):
+    """Every pixel and every product of two pixels, as Keras ops on a batch.
+
+    Args:
+        x: (batch, n) pixels, a Keras tensor (symbolic or not).
+
+    Returns:
+        (batch, n + n(n+1)/2): ``x_1 .. x_n`` then ``x_i * x_j`` for every pair i <= j (squares
+        included), in ``np.triu_indices`` order.
+    """
+    ops = keras().ops
+    i, j = np.triu_indices(int(x.shape[-1]))  # every unordered pair, each once: (i, j) with i <= j
+    return ops.concatenate([x, ops.take(x, i, axis=1) * ops.take(x, j, axis=1)], axis=1)
+
+
+def quadratic_logistic_model(n: int):
+    """Logistic regression on the quadratic features of ``n`` pixels: one ``Dense(1, sigmoid)``."""
+    k = keras()
+    pixels = k.Input((n,))
+    return k.Model(pixels, k.layers.Dense(1, activation="sigmoid")(quadratic_features(pixels)))
 
 
 def _one_neuron(case: Case, *, bias: bool, activation_name: str | None = None) -> float:
@@ -88,6 +128,7 @@ def _edge_outputs(case: Case) -> np.ndarray:
 
 
 ANSWERS = {
+    "quadratic_logistic_parameters": lambda c: int(quadratic_logistic_model(int(c.args[0])).count_params()),
     "weighted_sum": lambda c: _one_neuron(c, bias=False),
     "weighted_input": lambda c: _one_neuron(c, bias=True),
     "sigmoid": _activation("sigmoid"),

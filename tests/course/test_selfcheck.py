@@ -19,6 +19,11 @@ def test_correct_function_passes_and_prints(solution, capsys):
     ("sigmoid", np.tanh, "tanh"),
     ("relu", lambda z: np.clip(z, 0, 1), "no upper limit"),
     ("weighted_sum", lambda a, w: a * w, "element-wise products"),
+    ("quadratic_logistic_parameters", lambda n: n + n * (n + 1) // 2, "also has a bias"),
+    ("quadratic_logistic_parameters", lambda n: n * (n + 1) // 2 + 1, "n short"),
+    ("quadratic_logistic_parameters", lambda n: n + n * n + 1, "not n²"),
+    ("quadratic_logistic_parameters", lambda n: n + 1, "plain logistic regression"),
+    ("quadratic_logistic_parameters", lambda n: n + n * (n + 1) / 2 + 1, "divide with //"),
 ])
 def test_wrong_function_fails_with_hint(name, wrong, hint):
     with pytest.raises(CheckFailed, match=hint):
@@ -55,12 +60,14 @@ def test_self_check_never_imports_tensorflow_and_is_fast():
 
 
 def test_course_check_cli_exit_codes(tmp_path, solution):
+    from course import exercises
     from grader.samples import write_py
 
+    n = len(exercises.assignment("a1_neuron").exercises)
     good = write_py(tmp_path / "good", "a1_neuron")
     bad = write_py(tmp_path / "bad", "a1_neuron", {"relu": "def relu(z):\n    return np.clip(z, 0, 1)\n"})
     ok = subprocess.run([sys.executable, "-m", "course.cli", "check", "a1_neuron", str(good)], capture_output=True, text=True)
-    assert ok.returncode == 0 and "7/7 exercises pass" in ok.stdout
+    assert ok.returncode == 0 and f"{n}/{n} exercises pass" in ok.stdout
     ko = subprocess.run([sys.executable, "-m", "course.cli", "check", "a1_neuron", str(bad)], capture_output=True, text=True)
     assert ko.returncode == 1 and "✘ relu" in ko.stdout and "no upper limit" in ko.stdout
 
@@ -89,3 +96,23 @@ def test_checking_weights_from_keras_needs_no_tensorflow():
     """)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0 and "✔ weights_from_keras" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_course_check_a4_says_it_starts_tensorflow_and_prints_only_results(tmp_path):
+    """TensorFlow's C++ log (absl's ``I0000 …``, ``E0000 … cuInit …``) must not reach the student.
+
+    Run with none of the quieting variables set, as a student's shell would be.
+    """
+    import os
+
+    from grader.samples import write_py
+
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TF_", "CUDA_", "KERAS_", "GLOG_", "ABSL_"))}
+    proc = subprocess.run([sys.executable, "-m", "course.cli", "check", "a4_digits", str(write_py(tmp_path, "a4_digits"))],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stderr == ""
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "a4_digits's check starts TensorFlow first (a few seconds)…"
+    assert all(line[:1] in "✔–" for line in lines[1:-1]) and lines[-1] == "3/3 exercises pass", proc.stdout

@@ -1,5 +1,6 @@
 """``grader grade --scheduler`` on a real Dask cluster (a scheduler and two workers, each its own
 process) gives exactly the results of grading on this machine."""
+import csv
 import json
 import os
 import signal
@@ -90,3 +91,62 @@ def test_a4_on_dask_equals_grading_here(cluster, graded_class, tmp_path, results
     assert on_dask.returncode == 0, on_dask.stderr
     assert (tmp_path / "dask" / "grades.csv").read_bytes() == (here.out / "grades.csv").read_bytes()
     assert results(tmp_path / "dask") == results(here.out)
+
+
+def hostile_corpus():
+    """``tests/hostile/corpus.py`` (pytest imports test folders by path, not as packages)."""
+    import importlib.util
+
+    if "hostile_corpus" not in sys.modules:
+        path = Path(__file__).parents[1] / "hostile" / "corpus.py"
+        spec = importlib.util.spec_from_file_location("hostile_corpus", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+    return sys.modules["hostile_corpus"]
+
+
+HOSTILE = ("lie_object_eq", "lie_nan", "lie_object_dtype", "patch_builtins_and_codec", "steal_injected_callee",
+           "read_solution_notebook", "sys_exit", "exit_while_loading", "forged_result_frame", "pickle_bomb_return",
+           "fork_bomb", "binary_file", "missing_file")
+"""attacks whose results say nothing about where they ran (no paths, no process ids)"""
+
+
+def test_one_worker_many_workers_and_dask_give_byte_identical_results(cluster, tmp_path, results):
+    """Correct students, every named mistake, stubs, a timeout and hostile submissions: the same
+    files (timings aside) whoever grades and judges them."""
+    address, _ = cluster
+    from course import exercises
+
+    expected = samples.sample_class("a1_neuron", tmp_path / "class")  # with an infinite loop: a timeout
+    samples.write_py(tmp_path / "class" / "stubs_py", "a1_neuron", samples.stub_sources("a1_neuron"))
+    expected["stubs_py"] = samples.expected_scores(exercises.assignment("a1_neuron"), all_lost=True)
+    corpus = hostile_corpus()
+    ctx = corpus.Context(repo=Path(__file__).parents[2], class_dir=tmp_path / "class", out_dir=tmp_path / "w1",
+                         marker=tmp_path / "marker", port=9)
+    for case in corpus.all_cases():
+        if case.name in HOSTILE:
+            case.write(ctx)
+            expected[case.name] = corpus.expected_scores(case)
+    plan = tmp_path / "a1.plan"
+    made = subprocess.run([sys.executable, "-m", "grader.cli", "plan", "a1_neuron", "--out", str(plan)],
+                          capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    outs = {"w1": ["--workers", "1"], "w3": ["--workers", "3"], "dask": ["--scheduler", address]}
+    for name, how in outs.items():
+        proc = grade(tmp_path / "class", "--out", tmp_path / name, "--plan", plan, *how)
+        assert proc.returncode == 0, proc.stderr
+    with open(tmp_path / "w1" / "grades.csv") as f:
+        rows = {r["student"]: r for r in csv.DictReader(f)}
+    assert {s: {n: float(rows[s][n]) for n in scores} for s, scores in expected.items()} == expected
+    assert not (tmp_path / "marker").exists()
+    for name in ("w3", "dask"):
+        assert (tmp_path / name / "grades.csv").read_bytes() == (tmp_path / "w1" / "grades.csv").read_bytes()
+        assert results(tmp_path / name) == results(tmp_path / "w1")
+        for folder in ("feedback", "instructor"):  # the student's pages, and the instructor's copies
+            pages = sorted(p.name for p in (tmp_path / "w1" / folder).iterdir())
+            assert len(pages) == len(expected)
+            assert sorted(p.name for p in (tmp_path / name / folder).iterdir()) == pages
+            for page in pages:
+                assert (tmp_path / name / folder / page).read_bytes() == \
+                    (tmp_path / "w1" / folder / page).read_bytes(), (name, folder, page)

@@ -34,6 +34,7 @@ def decodes(uri):
 def test_exercises_get_their_own_picture_or_the_generic_one():
     assert pictures.drawer(A1, "sigmoid") is a1_pictures.activation_curve
     assert pictures.drawer(A1, "edge_detector") is a1_pictures.edge_detector
+    assert pictures.drawer(A1, "quadratic_logistic_parameters") is a1_pictures.parameter_counts
     assert pictures.drawer(A1, "weighted_sum") is generic.values_vs_keras
     assert pictures.drawer("a9_not_yet_written", "layer_forward") is generic.values_vs_keras
 
@@ -44,6 +45,21 @@ def test_a_wrong_sigmoid_is_drawn_over_keras():
     fig = a1_pictures.activation_curve(result.exercise, result.cases)
     (ax,) = fig.axes
     assert [line.get_label() for line in ax.lines] == ["Keras sigmoid", "yours, right", "yours, wrong"]
+    assert decodes(pictures.picture(A1, result))
+
+
+def test_wrong_parameter_counts_are_drawn_on_the_growth_picture():
+    """n² products instead of n(n+1)/2: Keras's counts as squares, yours as red crosses, each labelled."""
+    result = judged(A1, "quadratic_logistic_parameters", lambda c: c.args[0] + c.args[0] ** 2 + 1)
+    assert not result.passed
+    fig = a1_pictures.parameter_counts(result.exercise, result.cases)
+    (ax,) = fig.axes
+    labels = [line.get_label() for line in ax.lines]
+    assert {"Keras's count_params()", "yours, right", "yours, wrong"} <= set(labels)
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+    wrong = next(line for line in ax.lines if line.get_label() == "yours, wrong")
+    assert len(wrong.get_xdata()) == len(result.cases)  # every public n is wrong (n >= 2)
+    assert any(t.get_text().startswith("+") for t in ax.texts)  # how far off, per case
     assert decodes(pictures.picture(A1, result))
 
 
@@ -97,6 +113,11 @@ def test_odd_return_values_give_a_picture_or_none_never_an_error(got):
     ("neuron", lambda c: [1, 2, 3]),
     ("edge_detector", lambda c: np.full(784, np.inf)),
     ("edge_detector", lambda c: np.ones((28, 28))),
+    ("quadratic_logistic_parameters", lambda c: -5),
+    ("quadratic_logistic_parameters", lambda c: float("inf")),
+    ("quadratic_logistic_parameters", lambda c: 1e308),
+    ("quadratic_logistic_parameters", lambda c: "many"),
+    ("quadratic_logistic_parameters", lambda c: np.arange(3)),
 ])
 def test_odd_answers_to_a1_pictures_never_raise(name, answer):
     uri = pictures.picture(A1, judged(A1, name, answer))

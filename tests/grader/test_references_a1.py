@@ -70,3 +70,38 @@ def test_hidden_cases_depend_on_the_seed_and_are_reproducible():
     again = references.hidden_cases("a1_neuron", 1)["weighted_sum"][0].args[1]
     other = references.hidden_cases("a1_neuron", 2)["weighted_sum"][0].args[1]
     assert np.array_equal(one, again) and not np.array_equal(one, other)
+
+
+def test_quadratic_features_by_hand():
+    """Two pixels (2, 3) -> x1, x2, x1², x1·x2, x2²: the lesson's worked example."""
+    k = keras()
+    x = np.array([[2.0, 3.0], [1.0, -1.0]])
+    np.testing.assert_array_equal(np.asarray(ref.quadratic_features(k.ops.convert_to_tensor(x))),
+                                  [[2, 3, 4, 6, 9], [1, -1, 1, -1, 1]])
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 28, 784, 2500])
+def test_quadratic_logistic_parameters_matches_count_params(sol, n):
+    """The solution agrees with the Keras model: a weight per feature it really computes, and a bias."""
+    model = ref.quadratic_logistic_model(n)
+    dense_layer = model.layers[-1]
+    assert isinstance(dense_layer, keras().layers.Dense) and dense_layer.activation.__name__ == "sigmoid"
+    assert sol["quadratic_logistic_parameters"](n) == model.count_params() == dense_layer.kernel.shape[0] + 1
+    assert type(sol["quadratic_logistic_parameters"](n)) is int
+    if n == 2500:
+        assert model.count_params() > 3_000_000  # the lesson's claim for a 50x50 image
+
+
+def test_quadratic_model_runs_on_pixels():
+    """The reference model is a real model: it predicts a probability for a batch of images."""
+    model = ref.quadratic_logistic_model(9)
+    out = np.asarray(model(np.asarray(RNG.uniform(0, 1, size=(4, 9)), dtype="float32")))
+    assert out.shape == (4, 1) and ((out > 0) & (out < 1)).all()
+
+
+def test_hidden_pixel_counts_include_a_drawn_size():
+    from grader import references
+
+    public = {c.args[0] for c in references.public_cases("a1_neuron")["quadratic_logistic_parameters"]}
+    hidden = [c.args[0] for c in references.hidden_cases("a1_neuron", 1)["quadratic_logistic_parameters"]]
+    assert {784, 2500} <= public and 1 in hidden and not set(hidden) & public

@@ -96,7 +96,7 @@ def test_nothing_spills_into_shared_temporary_folders(hostile_run):
 def test_the_output_folder_holds_only_the_graders_own_files(hostile_run):
     students = sorted({c.name for c in CASES} | set(corpus.CONTROLS))
     expected = {"grades.csv", "report.html"} | {f"results/{s}.json" for s in students} | {f"feedback/{s}.html" for s in students}
-    expected |= {f"instructor/{s}.html" for s in students}  # the default --hidden-feedback summary writes it
+    expected |= {f"instructor/{s}.html" for s in students}  # the hidden cases' details, for the instructor
     files = {str(p.relative_to(hostile_run.out)) for p in hostile_run.out.rglob("*") if p.is_file()}
     assert files == expected
     for student in students:  # each JSON says what the CSV says: nothing was forged

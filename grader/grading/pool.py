@@ -1,0 +1,241 @@
+"""Grading on this machine: one worker process per core, each grading *and judging*.
+
+``grade_local`` (in the ``grader grade`` process) starts ``workers`` processes
+(``python -m grader.grading.pool``), each a ``worker.Worker`` with its own fork servers. Each
+gets the plan once (``course.codec`` bytes), then small batches of submissions to grade; it
+sends back every submission finished (``judging.Finished`` as JSON: results, grades.csv row,
+feedback page). So judging and the pictures take every core, and the ``grader grade`` process
+is left with writing files. Frames on the pipes are ``grader.sandbox.frames``'; the worker
+processes are as trusted as the ``grader grade`` process (they hold the answers; submissions
+never run in them).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import selectors
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Callable
+
+from course import codec
+from grader.grading.judging import Finished, finish as render
+from grader.plan import Plan
+from grader.quiet import QUIET_ENV
+from grader.results import StudentResult
+from grader.sandbox.frames import read_frame, write_frame
+from grader.submissions import Submission
+
+BATCH = 4
+"""submissions per message to a worker; it is sent more once it has at most this many left"""
+RETRIES = 1
+"""how often a submission is resent after its worker process died (a grader fault)"""
+
+
+def _item(sub: Submission, fingerprint: str) -> dict:
+    return {"student": sub.student, "folder": str(sub.folder), "path": None if sub.path is None else str(sub.path),
+            "problem": sub.problem, "fingerprint": fingerprint}
+
+
+def _submission(item: dict) -> tuple[Submission, str]:
+    path = item["path"]
+    return (Submission(item["student"], Path(item["folder"]), None if path is None else Path(path), item["problem"]),
+            item["fingerprint"])
+
+
+class WorkerProcess:
+    """The ``grader grade`` process's handle on one worker process."""
+
+    def __init__(self, index: int, needs: list[tuple[str, ...]]):
+        self.index = index
+        self.log = tempfile.TemporaryFile()
+        cmd = [sys.executable, "-m", "grader.grading.pool", "--index", str(index),
+               "--needs", json.dumps([list(n) for n in needs])]
+        self.process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
+                                        bufsize=0, env={**os.environ, **QUIET_ENV})
+        self.outstanding: dict[str, tuple[Submission, str, int]] = {}
+        """student -> (submission, fingerprint, tries) sent and not finished yet"""
+        self.cpu = {}
+
+    def configure(self, plan_data: bytes, feedback_options: dict, pictures: str) -> None:
+        settings = {"feedback_options": feedback_options, "pictures": pictures}
+        write_frame(self.process.stdin, json.dumps(settings).encode())
+        write_frame(self.process.stdin, plan_data)
+
+    def ready(self) -> None:
+        """Wait for the worker's fork servers to be configured.
+
+        Raises:
+            RuntimeError: the worker process failed to start.
+        """
+        if read_frame(self.process.stdout) is None:
+            raise RuntimeError(f"a grading worker failed to start: {self.stderr_tail()}")
+
+    def send(self, batch: list[tuple[Submission, str, int]]) -> None:
+        for sub, fingerprint, tries in batch:
+            self.outstanding[sub.student] = (sub, fingerprint, tries)
+        items = [_item(sub, fingerprint) for sub, fingerprint, _ in batch]
+        write_frame(self.process.stdin, json.dumps({"items": items}).encode())
+
+    def receive(self) -> dict | None:
+        """The next finished submission's message, or None when the worker has stopped."""
+        frame = read_frame(self.process.stdout)
+        if frame is None:
+            return None
+        message = json.loads(frame)
+        self.outstanding.pop(message["finished"]["student"], None)
+        self.cpu = message["usage"]
+        return message
+
+    def stderr_tail(self) -> str:
+        self.log.seek(0)
+        lines = self.log.read().decode("utf-8", "replace").strip().splitlines()
+        return " / ".join(lines[-3:]) or f"exit status {self.process.poll()}"
+
+    def close(self) -> None:
+        try:
+            self.process.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process.stdout.close()
+        self.log.close()
+
+
+def grade_local(todo: list[Submission], plan_source, needs: list[tuple[str, ...]], *, workers: int,
+                fingerprints: dict[str, str], finish: Callable[[Finished], None], started: Callable[[], None],
+                usage: dict, feedback_options: dict) -> Plan:
+    """Grade ``todo`` with ``workers`` worker processes on this machine; ``finish`` gets each result.
+
+    ``plan_source.result()`` gives the plan (the worker processes and their fork servers start
+    while it is computed). Adds to ``usage`` the CPU seconds by kind of process. Returns the plan.
+
+    Raises:
+        RuntimeError: a worker process could not start (a grader fault).
+    """
+    pool = [WorkerProcess(i, needs) for i in range(max(1, min(workers, len(todo))))]
+    shared = tempfile.TemporaryDirectory(prefix="grader-pictures-")  # private (0700): the workers' pictures
+    try:
+        plan = plan_source.result()
+        data = codec.encode(plan.to_plain())
+        for proc in pool:
+            proc.configure(data, feedback_options, shared.name)
+        for proc in pool:
+            proc.ready()
+        started()
+        waiting = deque((sub, fingerprints[sub.student], 0) for sub in todo)
+        selector = selectors.DefaultSelector()
+        retired_cpu: list[dict] = []
+
+        def top_up(proc: WorkerProcess) -> None:
+            while len(proc.outstanding) <= BATCH and waiting:
+                proc.send([waiting.popleft() for _ in range(min(BATCH, len(waiting)))])
+
+        for proc in pool:
+            selector.register(proc.process.stdout, selectors.EVENT_READ, proc)
+            top_up(proc)
+        while any(proc.outstanding for proc in pool):
+            for key, _ in selector.select():
+                proc = key.data
+                message = proc.receive()
+                if message is None:  # never a submission's doing: its fork servers are separate processes
+                    selector.unregister(proc.process.stdout)
+                    why = proc.stderr_tail()
+                    lost = list(proc.outstanding.values())
+                    retired_cpu.append(proc.cpu)
+                    proc.close()
+                    for sub, fingerprint, tries in lost:
+                        if tries < RETRIES:
+                            waiting.appendleft((sub, fingerprint, tries + 1))
+                        else:
+                            failed = StudentResult(sub.student, plan.assignment, seed=plan.seed,
+                                                   problem=f"the grader's worker process failed: {why}")
+                            finish(render(failed, **feedback_options))
+                    fresh = WorkerProcess(proc.index, needs)
+                    fresh.configure(data, feedback_options, shared.name)
+                    fresh.ready()
+                    pool[pool.index(proc)] = fresh
+                    selector.register(fresh.process.stdout, selectors.EVENT_READ, fresh)
+                    top_up(fresh)
+                    continue
+                finish(Finished.from_plain(message["finished"]))
+                top_up(proc)
+        for cpu in retired_cpu + [proc.cpu for proc in pool]:
+            for kind, seconds in cpu.items():
+                usage[kind] = usage.get(kind, 0.0) + seconds
+        return plan
+    finally:
+        for proc in pool:
+            proc.close()
+        shared.cleanup()
+
+
+def serve(needs: list[tuple[str, ...]], index: int, stdin, stdout) -> None:
+    """A worker process: the plan first, then batches of submissions; one reply per finished one."""
+    from grader import pictures
+    from grader.grading.worker import Worker
+
+    worker = Worker(needs, index=index)  # the fork servers start while the plan is computed
+    try:
+        header = read_frame(stdin)
+        data = read_frame(stdin)
+        if header is None or data is None:
+            return
+        settings = json.loads(header)
+        worker.feedback_options = settings["feedback_options"]
+        pictures.share(settings["pictures"])
+        worker.configure(Plan.from_plain(codec.decode(data)))
+        write_frame(stdout, b"ready")
+        incoming: queue.SimpleQueue = queue.SimpleQueue()
+
+        def read() -> None:  # always drained, so the parent never blocks writing to this process
+            while (frame := read_frame(stdin)) is not None:
+                incoming.put(json.loads(frame))
+            incoming.put(None)
+
+        threading.Thread(target=read, daemon=True).start()
+        ended = False
+        while True:
+            while not ended:
+                try:
+                    message = incoming.get(block=not worker.busy)
+                except queue.Empty:
+                    break
+                if message is None:
+                    ended = True
+                    break
+                for item in message["items"]:
+                    worker.add(*_submission(item))
+            if not worker.busy:
+                if ended:
+                    return
+                continue
+            for done in worker.step():
+                usage = {"submissions": worker.usage["submissions"], "fork servers": worker.usage["fork servers"],
+                         "grading workers": time.process_time()}
+                write_frame(stdout, json.dumps({"finished": done.to_plain(), "usage": usage}).encode())
+    finally:
+        worker.close()
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="A grading worker process (started by `grader grade`).")
+    parser.add_argument("--index", type=int, default=0)
+    parser.add_argument("--needs", default="[[]]", help="the kinds of fork server, as JSON lists of module names")
+    args = parser.parse_args(argv)
+    serve([tuple(n) for n in json.loads(args.needs)], args.index, sys.stdin.buffer, sys.stdout.buffer)
+
+
+if __name__ == "__main__":
+    main()
