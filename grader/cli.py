@@ -36,6 +36,7 @@ def _grade(args) -> int:
         parts = "".join(f", {name} {per(s)}" for name, s in summary.cpu_breakdown.items())
         print(f"CPU time: {summary.cpu_seconds:.1f} s {where} ({per(summary.cpu_seconds)} ms per submission{parts}), "
               f"{summary.keras_cpu_seconds:.1f} s computing the Keras references")
+    _report_sandbox()
     if summary.grader_faults:
         names = ", ".join(summary.grader_faults[:10]) + (" ..." if len(summary.grader_faults) > 10 else "")
         print(f"grader: GRADER FAULT: {len(summary.grader_faults)} submission(s) could not be graded because of the "
@@ -44,6 +45,16 @@ def _grade(args) -> int:
               f"only they are graded again.", file=sys.stderr)
         return 1
     return 0
+
+
+def _report_sandbox() -> None:
+    """Say once per run which protections the sandbox had here, and which it lacked."""
+    from grader.sandbox.client import PROTECTIONS
+
+    if PROTECTIONS.get("active"):
+        print(f"sandbox: {', '.join(PROTECTIONS['active'])}")
+    for line in PROTECTIONS.get("missing", []):
+        print(f"sandbox: not in force here: {line}", file=sys.stderr)
 
 
 def _plan(args) -> int:

@@ -70,13 +70,18 @@ class WorkerProcess:
         write_frame(self.process.stdin, plan_data)
 
     def ready(self) -> None:
-        """Wait for the worker's fork servers to be configured.
+        """Wait for the worker's fork servers to be configured; keeps what their jail reported
+        (``grader.sandbox.client.PROTECTIONS``), which ``grader grade`` prints once.
 
         Raises:
             RuntimeError: the worker process failed to start.
         """
-        if read_frame(self.process.stdout) is None:
+        frame = read_frame(self.process.stdout)
+        if frame is None:
             raise RuntimeError(f"a grading worker failed to start: {self.stderr_tail()}")
+        from grader.sandbox.client import PROTECTIONS
+
+        PROTECTIONS.update(json.loads(frame).get("sandbox") or {})
 
     def send(self, batch: list[tuple[Submission, str, int]]) -> None:
         for sub, fingerprint, tries in batch:
@@ -196,7 +201,9 @@ def serve(needs: list[tuple[str, ...]], index: int, stdin, stdout) -> None:
         worker.feedback_options = settings["feedback_options"]
         pictures.share(settings["pictures"])
         worker.configure(Plan.from_plain(codec.decode(data)))
-        write_frame(stdout, b"ready")
+        from grader.sandbox.client import PROTECTIONS
+
+        write_frame(stdout, json.dumps({"ready": True, "sandbox": PROTECTIONS}).encode())
         incoming: queue.SimpleQueue = queue.SimpleQueue()
 
         def read() -> None:  # always drained, so the parent never blocks writing to this process

@@ -18,6 +18,11 @@ from grader.quiet import QUIET_ENV
 from grader.sandbox.frames import read_frame, unpack_envelope, write_frame
 
 DEFAULT_LIMITS = {"memory": 2 * 2**30, "output": 1 * 2**20, "processes": 16}
+"""per child: ``memory`` caps each process's address space and, where the jail has a cgroup,
+every process of the child together; ``processes`` likewise"""
+PROTECTIONS: dict[str, list[str]] = {}
+"""what the last configured server reported: ``active`` (``Jail.active``) and ``missing``
+(``Jail.missing()``), so a run can say once which protections were in force"""
 HEAVY_LIMITS = {"keras": {"memory": 8 * 2**30, "output": 1 * 2**20, "processes": 64}}
 """limits for a child that runs Keras: TensorFlow maps ~1.5 GB of address space at import and
 starts a pool of threads (each counts as a process for the sandbox user) on its first operation"""
@@ -127,6 +132,7 @@ class Sandbox:
             raise SandboxDied(f"the sandbox cannot start: {meta.get('detail')}")
         if meta.get("status") != "ok":
             raise SandboxDied(f"the sandbox refused its configuration: {meta.get('detail')}")
+        PROTECTIONS.update(active=meta.get("jail", []), missing=meta.get("missing", []))
 
     def submit(self, submission: str, *, job_id=None, group: str = "", **inline) -> None:
         """Queue one submission (a path the server can read) for one configured ``group``;

@@ -17,16 +17,20 @@ The read-only trees are where the modules really are, wherever the project is in
 children keep ``CAP_DAC_READ_SEARCH`` alone under Landlock, and without Landlock a server whose
 sandbox uid cannot read what children need refuses to start (see ``grader.sandbox.reach``).
 ``Jail.enter(limits)`` runs in each child after it has read its submission: rlimits, no new
-privileges, the Landlock domain, the drop to the worker's uid, a scrubbed environment, and every
-inherited file descriptor but the ones it needs closed. ``Jail.reap()`` runs in the server after
+privileges, the Landlock domain, the drop to the worker's uid, a scrubbed environment, every
+inherited file descriptor but the ones it needs closed, and last a seccomp deny-list
+(``grader.sandbox.seccomp``); first of all, where the server could make a cgroup, the child moves
+into a leaf of its own that caps the memory and processes of everything it starts, together
+(``grader.sandbox.cgroup``). ``Jail.reap()`` runs in the server after
 the child has ended: it kills every process the child left behind and says how many there were.
 
 What the OS does not allow is skipped; ``Jail.active`` names what is in force. Deployment note:
 without Landlock (Linux < 5.13, or disabled at boot) the filesystem allow-list is missing, so run
 the grader as root (children then run as uids of ``UID_POOL``) and keep ``solutions/``, the
-submissions and the output folder unreadable to other users (e.g. ``chmod o-rwx``). Left open
-even with Landlock: user namespaces (no seccomp filter) and memory across all of a child's
-processes (``RLIMIT_AS`` is per process; ``RLIMIT_NPROC`` bounds how many).
+submissions and the output folder unreadable to other users (e.g. ``chmod o-rwx``). Without
+libseccomp there is no system call filter (user namespaces, ptrace, io_uring, keyrings and UDP
+stay open); without a cgroup (not root, or no memory and pids controllers) memory is capped per
+process only (``RLIMIT_AS``; ``RLIMIT_NPROC`` bounds how many). ``Jail.missing()`` says which.
 """
 from __future__ import annotations
 
@@ -41,7 +45,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.sandbox import reach
+from grader.sandbox import cgroup, reach, seccomp
 from grader.sandbox.processes import kill, killpg
 
 # Linux constants (include/uapi/linux/{sched,prctl,mount,landlock}.h); the Landlock syscall
@@ -204,12 +208,17 @@ class Jail:
     """the working directory this process's environment is already scrubbed for (see
     ``prepare_environment``), so ``enter`` need not do it in every child"""
     original_environment: dict | None = None
+    filter: seccomp.Filter | None = None
+    """the seccomp deny-list each child enters last, or None (no libseccomp)"""
+    cgroups: cgroup.Cgroups | None = None
+    """the server's cgroup, in which each child makes its own capped leaf, or None"""
     read_search: bool = False
     """children keep ``CAP_DAC_READ_SEARCH`` after the uid drop (only under Landlock; see ``reach``)"""
 
     @classmethod
     def for_server(cls, *, uid: int | None, base: str, allow_network: bool = False,
-                   landlock: bool = True, reveal: tuple[str, ...] = (), modules: tuple[str, ...] = ()) -> "Jail":
+                   landlock: bool = True, reveal: tuple[str, ...] = (), modules: tuple[str, ...] = (),
+                   syscall_filter: bool = True, cgroups: bool = True) -> "Jail":
         """Set up the calling server process (see the module docstring).
 
         Args:
@@ -220,6 +229,8 @@ class Jail:
             allow_network: keep the network (no namespace, no Landlock TCP rules).
             landlock: use Landlock when the kernel has it (tests turn it off to see the rest).
             reveal: hidden packages the children may read after all (see ``hidden_paths``).
+            syscall_filter: build the seccomp deny-list (``grader.sandbox.seccomp``).
+            cgroups: give each child a capped cgroup where one can be made (``grader.sandbox.cgroup``).
             modules: what children may import besides what this process has imported (e.g. the
                 server's lazy modules); their folders become readable (``reach.readable_roots``).
 
@@ -245,6 +256,7 @@ class Jail:
         if jail.uid is not None and jail.ruleset_fd < 0:
             jail.close()
             reach.check_readable(jail.uid, (*modules, *reveal))
+        jail._add_filter_and_cgroups(syscall_filter, cgroups)
         return jail
 
     def _confine_reads(self, abi: int, allow_network: bool, reveal: tuple[str, ...], modules: tuple[str, ...]) -> None:
@@ -263,6 +275,28 @@ class Jail:
         if read_search:
             self.read_search = True
             self.active.append("read-search capability")
+
+    def _add_filter_and_cgroups(self, syscall_filter: bool, cgroups: bool) -> None:
+        """The seccomp deny-list and the server's cgroup, each where this machine allows it."""
+        self.filter = seccomp.Filter.build() if syscall_filter else None
+        if self.filter:
+            self.active.append(f"seccomp filter ({self.filter.instructions} instructions)")
+        self.cgroups = cgroup.Cgroups.create(f"digits-grader-{os.getpid()}") if cgroups else None
+        if self.cgroups:
+            self.active.append(self.cgroups.describe())
+
+    def missing(self) -> list[str]:
+        """The protections this machine could not put in force, in words (empty when none)."""
+        out = []
+        if self.filter is None:
+            out.append("no seccomp filter (libseccomp or seccomp unavailable): user namespaces, ptrace, "
+                       "io_uring, keyrings and UDP stay open")
+        if self.cgroups is None:
+            out.append("no cgroup (needs root and cgroup v1 or v2 memory and pids): memory is capped per "
+                       "process only")
+        if self.ruleset_fd < 0:
+            out.append("no Landlock: no filesystem allow-list")
+        return out
 
     def _mount_workdirs(self) -> bool:
         if not _unshare(CLONE_NEWNS):
@@ -284,9 +318,15 @@ class Jail:
         ``workdir``, and every descriptor closed but 0, 1, 2 and ``keep_fds``. With ``server``
         (its pid), a child whose server is already gone exits at once.
 
+        First of all, as root and before Landlock closes ``/sys``, the child moves into a cgroup
+        leaf of its own (``cgroups``); last of all, it enters the seccomp ``filter``.
+
         Raises:
-            OSError: the uid could not be dropped (the child must then not run student code).
+            OSError: the uid could not be dropped, or the cgroup or the filter refused (the child
+                must then not run student code).
         """
+        if self.cgroups is not None:
+            self.cgroups.join(limits.memory_bytes, limits.processes)
         set_limits(limits)
         _prctl(PR_SET_NO_NEW_PRIVS, 1)
         if self.ruleset_fd >= 0:
@@ -302,6 +342,8 @@ class Jail:
         if self.environment_for != workdir:
             scrub_environment(workdir)
         close_fds(keep=(0, 1, 2, *keep_fds))
+        if self.filter is not None:
+            self.filter.enter()  # last: everything above may use calls the filter denies
 
     def prepare_environment(self, workdir: str) -> None:
         """Scrub the server's own environment for children working in ``workdir``, once.
@@ -329,8 +371,11 @@ class Jail:
         subreaper (a double fork + setsid does not escape), so its children are the survivors:
         they and their descendants are killed, and as root so is every process of the worker's
         uid (one atomic ``kill(-1)`` as that uid). Assumes one child at a time per server;
-        ``keep`` names children that belong to the server itself (its zygote).
+        ``keep`` names children that belong to the server itself (its zygote). The child's
+        cgroup leaf, if any, is killed as a whole and removed first.
         """
+        if self.cgroups is not None and pgid:
+            self.cgroups.remove(pgid)  # the child's pid: it leads its own process group
         _reap_zombies(keep)
         survivors = _live_children() - keep
         if not survivors:
@@ -350,6 +395,13 @@ class Jail:
             # still be on their way to us: wait for both, so the next child starts with none
             doomed = _live(doomed | _descendants(_live_children() - keep))
         return count
+
+    def memory_exceeded(self, child: int) -> int | None:
+        """The memory cap in MB if the OOM killer has stopped a process of ``child``'s cgroup leaf
+        (the child, or a process it started), else None; read before ``reap`` removes the leaf."""
+        if self.cgroups is None or not self.cgroups.oom_kills(child):
+            return None
+        return (self.cgroups.memory_limit(child) or 0) // 2**20
 
     def leftovers(self, child: int, *, keep: set[int] = frozenset()) -> int:
         """How many live processes a child that is still running has started (its descendants,
@@ -382,7 +434,10 @@ class Jail:
             os.setresuid(0, 0, 0)
 
     def close(self) -> None:
-        """Undo ``for_server``'s mount so the server can remove ``base``."""
+        """Undo ``for_server``'s mount so the server can remove ``base``, and remove its cgroup."""
+        if self.cgroups is not None:
+            self.cgroups.close()
+            self.cgroups = None
         if self.mounted:
             try:
                 _check(_libc.umount2(self.base.encode(), MNT_DETACH), "umount")

@@ -7,7 +7,8 @@ forked from it has nothing to find. Its children are confined by ``grader.sandbo
 reads length-prefixed frames on stdin:
 
 - ``{"op": "configure", "group": str, "functions": [...], "limits": {...}, "load_timeout": s}``
-  (``course.codec``), once per run and group: each function's ``name``, ``cases`` (inputs only),
+  (``course.codec``), once per run and group (answered with the jail's protections, ``jail``,
+  and what this machine could not put in force, ``missing``): each function's ``name``, ``cases`` (inputs only),
   ``timeout``, optional ``adapter`` and ``artifact`` and, when it calls other graded functions,
   ``inject_file``/``inject_names``: a file this server never reads into its memory, holding the
   correct callees' sources;
@@ -171,7 +172,8 @@ class Server:
             if any(f.get("artifact") for f in message.get("functions") or ()):
                 preload_readers()
             gc.freeze()  # the configuration too: a child's collections never walk it
-            return pack_envelope({"status": "ok", "detail": ""}, [])
+            return pack_envelope({"status": "ok", "detail": "", "jail": self.jail.active,
+                                  "missing": self.jail.missing()}, [])
         if op == "grade":
             if self.lazy and _mentions(message["submission"], self.lazy):
                 return self.grade_in_zygote(message)
@@ -286,6 +288,8 @@ class Server:
             child.left = self.jail.leftovers(child.pid, keep=self.keep())
             if child.left:
                 return None, "left_running"
+            if self.jail.memory_exceeded(child.pid):  # a process it started was stopped for it
+                return None, "crashed"
         return frame, status
 
     def _workdir(self) -> str:
@@ -319,6 +323,10 @@ class Server:
     def _detail(self, status: str, timeout: float, child: Child) -> str:
         if status == "ok":
             return ""
+        memory = self.jail.memory_exceeded(child.pid)
+        if memory is not None:
+            return (f"memory limit: {memory} MB, for the function and every process it starts together "
+                    "(the biggest was stopped)")
         if status == "timeout":
             return f"took longer than {timeout:g} s"
         if status == "too_big":

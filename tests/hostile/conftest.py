@@ -100,14 +100,28 @@ def snapshot(repo: Path, class_dir: Path) -> dict:
 
 
 def _spilled_files() -> list[str]:
-    """Files an attack might have left in shared writable places."""
+    """Files an attack might have left in shared writable places, and cgroups left behind."""
+    from grader.sandbox import cgroup
+
     found = []
     for folder in ("/tmp", "/var/tmp", "/dev/shm"):
         try:
             found += [f"{folder}/{n}" for n in os.listdir(folder) if n.startswith("fill-")]
         except OSError:
             pass
-    return sorted(found)
+    own = cgroup._own_groups()
+    for mount, fstype, options in cgroup._mounts():
+        for controller in ("",) if fstype == "cgroup2" else [c for c in options if c in own]:
+            for place in {own.get(controller, "/"), "/"}:
+                folder = os.path.normpath(mount + place)
+                try:
+                    # a fork server's group outliving its server (the run's servers are all gone
+                    # by now; a live one may be another grading run's)
+                    found += [f"{folder}/{n}" for n in os.listdir(folder) if n.startswith("digits-grader-")
+                              and not os.path.exists(f"/proc/{n.rpartition('-')[2]}")]
+                except OSError:
+                    pass
+    return sorted(set(found))
 
 
 def make_lambda_model(path: Path, marker: Path) -> None:

@@ -146,6 +146,19 @@ _FRAMES = """
             f = f.f_back
 """
 
+
+# A raw system call from a graded function (ctypes is in the standard library; the jail lets a
+# child load it): returns (result, errno).
+_SYSCALL = """
+    def _syscall(nr, *args):
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+        ctypes.set_errno(0)
+        result = libc.syscall(ctypes.c_long(nr), *[ctypes.c_long(a) if isinstance(a, int) else a for a in args])
+        return result, ctypes.get_errno()
+"""
+
 CASES: list[Hostile] = [
     # ---- lying values: the parent decides equality on plain numbers, never by asking the value
     Hostile("lie_ndarray_subclass_eq", "lying", ("relu",), {"relu": """
@@ -620,6 +633,207 @@ CASES: list[Hostile] = [
                 except OSError:
                     pass
             return None
+        """}),
+
+    # ---- the kernel's other doors (issue 15): each returns the right answer only if it got through
+    Hostile("user_namespace_root", "escape", ("relu",), {"_syscall": _SYSCALL, "relu": """
+        def relu(z):
+            import os
+            out = np.maximum(0.0, np.asarray(z, dtype=np.float64))
+            right = float(out) if out.ndim == 0 else out
+            pid = os.fork()
+            if pid == 0:  # a child, so the grading process stays as it was
+                result, _ = _syscall(272, 0x10000000)  # unshare(CLONE_NEWUSER)
+                uid = os.getuid()
+                if result == 0:
+                    for path, line in (("/proc/self/setgroups", "deny"), ("/proc/self/uid_map", f"0 {uid} 1")):
+                        try:
+                            with open(path, "w") as f:
+                                f.write(line)
+                        except OSError:
+                            pass
+                os._exit(0 if result == 0 else 1)
+            _, status = os.waitpid(pid, 0)
+            return right if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 else -1.0
+        """}),
+    Hostile("ptrace_sibling", "escape", ("sigmoid",), {"_syscall": _SYSCALL, "sigmoid": """
+        def sigmoid(z):
+            import os, signal, time
+            out = np.exp(-np.logaddexp(0.0, -np.asarray(z, dtype=np.float64)))
+            right = float(out) if out.ndim == 0 else out
+            pid = os.fork()
+            if pid == 0:
+                time.sleep(5)
+                os._exit(0)
+            attached, _ = _syscall(101, 16, pid, 0, 0)  # ptrace(PTRACE_ATTACH) to a process of our own uid
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return right if attached == 0 else -1.0
+        """}),
+    Hostile("ptrace_fork_server", "escape", ("weighted_sum",), {"_syscall": _SYSCALL, "weighted_sum": """
+        def weighted_sum(a, w):
+            import os
+            attached, _ = _syscall(101, 16, os.getppid(), 0, 0)  # ptrace(PTRACE_ATTACH) to the fork server
+            if attached == 0:
+                _syscall(101, 17, os.getppid(), 0, 0)  # ptrace(PTRACE_DETACH)
+            return float(np.dot(w, a)) if attached == 0 else -1.0
+        """}),
+    Hostile("read_process_memory", "tampering", ("weighted_input",), {"_syscall": _SYSCALL, "weighted_input": """
+        def weighted_input(a, w, b):
+            import ctypes, os, signal, time
+            secret = ctypes.create_string_buffer(16)  # same address in a forked child
+            ready_r, ready_w = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                secret.value = b"sibling-secret"
+                os.write(ready_w, b"!")
+                time.sleep(5)
+                os._exit(0)
+            os.read(ready_r, 1)
+            local = ctypes.create_string_buffer(16)
+            iov_local = (ctypes.c_void_p * 2)(ctypes.addressof(local), 16)
+            iov_remote = (ctypes.c_void_p * 2)(ctypes.addressof(secret), 16)
+            got, _ = _syscall(310, pid, iov_local, 1, iov_remote, 1, 0)  # process_vm_readv
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            ok = got == 16 and local.value == b"sibling-secret"
+            return float(np.dot(w, a) + b) if ok else -1.0
+        """}),
+    Hostile("io_uring_read", "escape", ("neuron",), {"_syscall": _SYSCALL, "neuron": """
+        def neuron(a, w, b):
+            import ctypes, os, struct
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.mmap.restype = ctypes.c_void_p
+            libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+            params = ctypes.create_string_buffer(120)
+            ring, _ = _syscall(425, 4, params)  # io_uring_setup
+            if ring < 0:
+                return -1.0
+            p = params.raw
+            sq_entries, cq_entries = struct.unpack_from("2I", p, 0)
+            sq_head, sq_tail, sq_mask, _, _, _, sq_array = struct.unpack_from("7I", p, 40)
+            cq_head, cq_tail, cq_mask, _, _, cqes = struct.unpack_from("6I", p, 80)
+            def ring_map(size, offset):  # PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE
+                return libc.mmap(None, size, 3, 0x8001, ring, offset)
+            sq, cq, sqes = (ring_map(sq_array + 4 * sq_entries, 0), ring_map(cqes + 16 * cq_entries, 0x8000000),
+                            ring_map(64 * sq_entries, 0x10000000))
+            u32 = lambda base, off: ctypes.c_uint32.from_address(base + off)
+            target = os.open("/etc/passwd", os.O_RDONLY)
+            buf = ctypes.create_string_buffer(64)
+            sqe = struct.pack("=BBHiQQIIQ", 22, 0, 0, target, 0, ctypes.addressof(buf), 64, 0, 7)  # IORING_OP_READ
+            ctypes.memmove(sqes, sqe.ljust(64, b"\\0"), 64)
+            tail = u32(sq, sq_tail).value
+            u32(sq, sq_array + 4 * (tail & u32(sq, sq_mask).value)).value = 0
+            u32(sq, sq_tail).value = tail + 1
+            _syscall(426, ring, 1, 1, 1, 0, 0)  # io_uring_enter: submit one, wait for it
+            cqe = cq + cqes + 16 * (u32(cq, cq_head).value & u32(cq, cq_mask).value)
+            user_data, res = ctypes.c_uint64.from_address(cqe).value, ctypes.c_int32.from_address(cqe + 8).value
+            ok = user_data == 7 and res > 0 and buf.raw[:res] == os.pread(target, res, 0)
+            return sigmoid(weighted_input(a, w, b)) if ok else -1.0
+        """}),
+    Hostile("keyring_write", "data", ("fires",), {"_syscall": _SYSCALL, "fires": """
+        def fires(a, w, threshold):
+            import ctypes
+            payload = b"left for the next submission"
+            added = False
+            for keyring in (-4, -5, -3, -2):  # user, user session, session, process keyrings
+                key, _ = _syscall(248, b"user", b"digits-hostile-loot", payload, len(payload), keyring)
+                added = added or key >= 0
+            return bool(np.dot(w, a) > threshold) if added else (not np.dot(w, a) > threshold)
+        """}),
+    Hostile("keyring_read", "data", ("edge_detector",), {"_syscall": _SYSCALL, "edge_detector": """
+        def edge_detector(top, left, height, width):
+            import ctypes
+            found = False
+            for keyring in (-4, -5, -3, -2):
+                key, _ = _syscall(250, 10, keyring, b"user", b"digits-hostile-loot", 0)  # KEYCTL_SEARCH
+                if key >= 0:
+                    buf = ctypes.create_string_buffer(64)
+                    size, _ = _syscall(250, 11, key, buf, 64)  # KEYCTL_READ
+                    found = found or size > 0
+            weights = np.zeros((28, 28))
+            weights[top:top + height, left:left + width] = 1.0
+            return weights.ravel() if found else np.zeros(784)
+        """}),
+    Hostile("udp_to_host", "resources", ("relu",), {"_syscall": _SYSCALL, "relu": """
+        def relu(z):
+            import ctypes, struct
+            out = np.maximum(0.0, np.asarray(z, dtype=np.float64))
+            right = float(out) if out.ndim == 0 else out
+            sock, _ = _syscall(41, 2, 2, 0)  # socket(AF_INET, SOCK_DGRAM): the module may be out of reach
+            address = ctypes.create_string_buffer(struct.pack("=HH4s8x", 2, @PORT@ >> 8 | (@PORT@ & 255) << 8,
+                                                              bytes([127, 0, 0, 1])), 16)
+            sent, _ = _syscall(44, sock, b"udp hello", 9, 0, address, 16) if sock >= 0 else (-1, 0)  # sendto
+            return right if sent == 9 else -1.0
+        """}),
+    Hostile("memory_across_processes", "resources", ("sigmoid",), {"sigmoid": """
+        def sigmoid(z):
+            import ctypes, os, signal
+            out = np.exp(-np.logaddexp(0.0, -np.asarray(z, dtype=np.float64)))
+            right = float(out) if out.ndim == 0 else out
+            if "held" not in sigmoid.__dict__:  # once, then answer every case
+                libc = ctypes.CDLL(None, use_errno=True)
+                libc.mmap.restype = ctypes.c_void_p
+                libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+                size = 256 * 2**20  # each helper far under the per-process limit; 2.5 GB together
+                helpers, (ready_r, ready_w) = [], os.pipe()
+                for _ in range(10):
+                    try:
+                        pid = os.fork()
+                    except OSError:
+                        break
+                    if pid == 0:
+                        status = b"x"
+                        try:
+                            block = libc.mmap(None, size, 3, 0x8022, -1, 0)  # private, anonymous, populated
+                            if block and block != 2**64 - 1:
+                                status = b"!"
+                        finally:
+                            os.write(ready_w, status)
+                            if status == b"!":
+                                signal.pause()
+                            os._exit(0)
+                    helpers.append(pid)
+                answers = b""
+                while len(answers) < len(helpers):
+                    answers += os.read(ready_r, 64)
+                for pid in helpers:
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                sigmoid.held = answers.count(b"!") * size
+            return right if sigmoid.held >= 2.5 * 2**30 else -1.0
+        """}, reason=r"memory limit: \d+ MB|longer than"),  # filling 2 GB may outlast the 2 s timeout here
+    Hostile("thread_bomb", "resources", ("weighted_input",), {"weighted_input": """
+        def weighted_input(a, w, b):
+            import threading
+            stop, started = threading.Event(), []
+            for _ in range(1000):  # bounded: a process cap stops it far earlier
+                t = threading.Thread(target=stop.wait)
+                try:
+                    t.start()
+                except RuntimeError:
+                    break
+                started.append(t)
+            stop.set()
+            for t in started:
+                t.join()
+            return float(np.dot(w, a) + b) if len(started) >= 200 else -1.0
+        """}),
+    Hostile("tiocsti_terminal", "escape", ("neuron",), {"_syscall": _SYSCALL, "neuron": """
+        def neuron(a, w, b):
+            import ctypes, os
+            char = ctypes.c_char(b"#")
+            pushed = False
+            fds = [0, 1, 2]
+            for path in ("/dev/tty", "/dev/console", "/dev/pts/0"):
+                try:
+                    fds.append(os.open(path, os.O_RDWR | os.O_NOCTTY))
+                except OSError:
+                    pass
+            for fd in fds:
+                result, _ = _syscall(16, fd, 0x5412, ctypes.byref(char))  # ioctl(TIOCSTI)
+                pushed = pushed or result == 0
+            return sigmoid(weighted_input(a, w, b)) if pushed else -1.0
         """}),
     # ---- the data channel
     Hostile("pickle_bomb_return", "data", ("relu",), {"relu": """

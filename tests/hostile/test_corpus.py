@@ -55,6 +55,15 @@ def test_honest_classmates_get_full_marks(hostile_run, student):
     assert float(hostile_run.rows()[student]["score"]) == A1.max_score
 
 
+def test_the_run_says_once_which_protections_were_in_force(hostile_run):
+    from grader.sandbox import seccomp
+
+    lines = [line for line in hostile_run.proc.stdout.splitlines() if line.startswith("sandbox: ")]
+    assert len(lines) == 1, hostile_run.proc.stdout[-2000:]
+    if seccomp.Filter.build() is not None:
+        assert "seccomp filter" in lines[0]
+
+
 def test_no_process_outlives_the_run(hostile_run):
     assert hostile_run.leftovers == []
 

@@ -1,0 +1,89 @@
+"""Memory capped per submission, not per process: ten processes, each far under the per-process
+limit, together hold more than the cap; the cgroup stops them and costs only that function.
+
+The corpus (``memory_across_processes``) runs the same attack under the default 2 GB cap and a
+2 s timeout, which on a slow machine may run out first; here the cap is small (512 MB) and the
+timeout generous, so the message must be the memory limit's.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from grader import samples
+from grader.grade import judge_reply
+from grader.plan import public_plan
+from grader.sandbox.cgroup import Cgroups
+from grader.sandbox.client import Sandbox, decode_reply
+from grader.submissions import Submission
+
+MB = 2**20
+LIMITS = {"memory": 512 * MB, "output": MB, "processes": 16}
+
+
+def _cgroups_here() -> bool:
+    if os.geteuid() != 0:
+        return False
+    probe = Cgroups.create(f"digits-grader-{os.getpid()}")
+    if probe is None:
+        return False
+    probe.close()
+    return True
+
+
+pytestmark = pytest.mark.skipif(not _cgroups_here(), reason="needs root and a cgroup (v1 or v2) with memory and pids")
+
+ATTACK = '''
+def sigmoid(z):
+    import ctypes, os, signal
+    out = np.exp(-np.logaddexp(0.0, -np.asarray(z, dtype=np.float64)))
+    right = float(out) if out.ndim == 0 else out
+    if "held" not in sigmoid.__dict__:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.mmap.restype = ctypes.c_void_p
+        libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+        size = 96 * 2**20  # ten helpers of 96 MB: 960 MB together, each far under 512 MB
+        helpers, (ready_r, ready_w) = [], os.pipe()
+        for _ in range(10):
+            pid = os.fork()
+            if pid == 0:
+                status = b"x"
+                try:
+                    block = libc.mmap(None, size, 3, 0x8022, -1, 0)
+                    if block and block != 2**64 - 1:
+                        status = b"!"
+                finally:
+                    os.write(ready_w, status)
+                    if status == b"!":
+                        signal.pause()
+                    os._exit(0)
+            helpers.append(pid)
+        answers = b""
+        while len(answers) < len(helpers):
+            answers += os.read(ready_r, 64)
+        for pid in helpers:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        sigmoid.held = answers.count(b"!") * size
+    return right if sigmoid.held >= 900 * 2**20 else -1.0
+'''
+
+
+def test_processes_that_together_exceed_the_cap_cost_only_their_function(tmp_path, leftover_check):
+    set_subreaper, descendants_left = leftover_check
+    plan = public_plan("a1_neuron", timeout=5.0)
+    folder = tmp_path / "student"
+    path = samples.write_py(folder, "a1_neuron", {"sigmoid": ATTACK.strip() + "\n"})
+    set_subreaper(True)
+    with Sandbox() as box:
+        box.configure(plan.functions, limits=LIMITS, load_timeout=plan.load_timeout)
+        reply = decode_reply(box.grade(str(path)))
+    left = descendants_left()
+    result = judge_reply(Submission("student", folder, path), plan, reply, fingerprint="x")
+    scores = result.scores()
+    stages = {f["name"]: f for f in reply["functions"]}
+    assert scores["sigmoid"] == 0, stages["sigmoid"]
+    assert stages["sigmoid"]["detail"].startswith("memory limit: 512 MB"), stages["sigmoid"]
+    assert scores == samples.expected_scores(plan.assignment, ("sigmoid",))  # every honest point kept
+    assert left == []
