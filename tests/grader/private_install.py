@@ -100,6 +100,20 @@ def same_minor_python() -> str | None:
     return None
 
 
+def packages_others_can_read() -> str | None:
+    """Why an ordinary user cannot use this venv's packages (TensorFlow, Keras, ...), or None if they can.
+
+    The ordinary-user copy reaches them through a ``.pth`` line; a venv inside a private (0700)
+    checkout is out of that user's reach, and installing TensorFlow again for them is too slow here.
+    """
+    site = sysconfig.get_paths()["purelib"]
+    real = Path(os.path.realpath(site))
+    closed = [str(f) for f in real.parents if not os.stat(f).st_mode & 0o001]
+    if closed or not os.stat(real).st_mode & 0o005 == 0o005:
+        return f"this venv's packages ({site}) are private to their owner (closed: {', '.join(closed) or site})"
+    return None
+
+
 def _others_can_run(path: str) -> bool:
     """Whether every folder above ``path`` and the file itself are open to other users."""
     real = Path(os.path.realpath(path))

@@ -18,6 +18,7 @@ from grader.similarity import sources
 from .conftest import grade_cli
 
 CANONICAL = {
+    "quadratic_logistic_parameters": "return n + n * (n + 1) // 2 + 1",
     "weighted_sum": "return float(np.dot(w, a))",
     "weighted_input": "return weighted_sum(a, w) + b",
     "sigmoid": "return 1 / (1 + np.exp(-z))",
@@ -71,7 +72,7 @@ def program(bodies: dict[str, str], *, spacing: int = 1) -> str:
     names = exercises.assignment("a1_neuron")
     parts = ["import numpy as np"]
     for ex in names.exercises:
-        args = {"weighted_sum": "a, w", "weighted_input": "a, w, b", "sigmoid": "z", "relu": "z",
+        args = {"quadratic_logistic_parameters": "n", "weighted_sum": "a, w", "weighted_input": "a, w, b", "sigmoid": "z", "relu": "z",
                 "neuron": "a, w, b", "fires": "a, w, threshold", "edge_detector": "top, left, height, width"}[ex.name]
         body = "\n".join("    " + line for line in bodies[ex.name].split("\n"))
         parts.append(f"def {ex.name}({args}):\n{body}")

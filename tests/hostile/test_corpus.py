@@ -90,7 +90,8 @@ def test_every_student_folder_is_byte_identical(hostile_run):
 
 
 def test_nothing_spills_into_shared_temporary_folders(hostile_run):
-    assert hostile_run.after["spill"] == hostile_run.before["spill"]
+    # what the run left behind; a dead server's group from an earlier test may be swept by this run
+    assert set(hostile_run.after["spill"]) <= set(hostile_run.before["spill"])
 
 
 def test_the_output_folder_holds_only_the_graders_own_files(hostile_run):
