@@ -18,23 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from course import kerasfile  # its activations serve both a saved model and the explorer (one forward pass)
+
 ACTIVATIONS = ("sigmoid", "relu", "softmax", "linear", "tanh")
-
-
-def activate(z: np.ndarray, name: str) -> np.ndarray:
-    """``name`` applied to weighted inputs ``z`` (n,) or (batch, n), as Keras computes it."""
-    if name == "sigmoid":
-        return 0.5 * (1.0 + np.tanh(0.5 * z))  # = 1 / (1 + e^-z), without overflow
-    if name == "relu":
-        return np.maximum(z, 0.0)
-    if name == "softmax":
-        e = np.exp(z - z.max(axis=-1, keepdims=True))  # shifted: e^z can't overflow
-        return e / e.sum(axis=-1, keepdims=True)
-    if name == "linear":
-        return z
-    if name == "tanh":
-        return np.tanh(z)
-    raise ValueError(f"activation should be one of {', '.join(ACTIVATIONS)}; received {name!r}")
 
 
 @dataclass(frozen=True)
@@ -104,7 +90,7 @@ class Network:
         a = np.asarray(x, dtype=np.float64)
         out = []
         for W, b, name in zip(self.weights, self.biases, self.activations):
-            a = activate(a @ W.T + b, name)  # (batch, n_out): rows are examples, W @ a per row
+            a = kerasfile.activate(name, a @ W.T + b)  # (batch, n_out): rows are examples, W @ a per row
             out.append(a)
         return out
 
@@ -201,19 +187,8 @@ def from_keras_file(path) -> Network:
     Raises:
         FileNotFoundError: no such file. ValueError: a file that can't be explored (the reason).
     """
-    try:
-        from course import kerasfile  # only here: its HDF5 reader is needed for this one option
-    except ImportError:
-        raise ValueError("reading a .keras file needs course.kerasfile, which this installation lacks; "
-                         "save your weights with course.explore.save_weights(path, weights, biases) "
-                         "and use --weights instead") from None
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
     loaded = kerasfile.load_network(path)
-    if isinstance(loaded, (tuple, list)):
-        weights, biases, activations = loaded
-    else:
-        weights, biases, activations = loaded.weights, loaded.biases, loaded.activations
-    return Network.build(list(weights), list(biases), list(activations), name=path.name)
+    return Network.build(list(loaded.weights), list(loaded.biases), list(loaded.activations), name=path.name)

@@ -1,6 +1,4 @@
 """Tests for ``course.explore.network``: the explored network computes what Keras computes."""
-import importlib.util
-
 import numpy as np
 import pytest
 
@@ -8,10 +6,6 @@ from course import pretrained as shipped
 from course.explore import Network, load_weights, save_weights
 from course.explore.network import from_keras_file, from_model, pretrained
 from grader.quiet import keras
-
-HAS_KERASFILE = importlib.util.find_spec("course.kerasfile") is not None
-needs_kerasfile = pytest.mark.skipif(not HAS_KERASFILE, reason="course.kerasfile not available")
-
 
 def random_network(activations, sizes=(784, 16, 16, 10), seed=0):
     rng = np.random.default_rng(seed)
@@ -107,7 +101,6 @@ def test_an_npz_of_another_layout_is_refused_listing_what_it_holds(tmp_path):
         load_weights(tmp_path / "text.npz")
 
 
-@needs_kerasfile
 def test_a_saved_keras_file_is_read_without_tensorflow_and_computes_what_keras_computes(tmp_path):
     weights, biases, activations = random_network(("sigmoid", "sigmoid", "softmax"))
     k = keras()
@@ -122,7 +115,6 @@ def test_a_saved_keras_file_is_read_without_tensorflow_and_computes_what_keras_c
     np.testing.assert_allclose(network.forward(x)[-1], np.asarray(model(x.astype(np.float32))), atol=2e-6)
 
 
-@needs_kerasfile
 def test_a_keras_file_that_is_not_a_model_is_refused(tmp_path):
     (tmp_path / "digits.keras").write_bytes(b"PK not really")
     with pytest.raises(ValueError):
