@@ -92,14 +92,20 @@ def test_as_root_a_copy_in_a_private_folder_grades_every_solution_at_full_marks(
     assert_full_marks_without_notes(grade_every_solution(private_folder / "root", sys._base_executable, None))
 
 
-@root_only
-def test_as_an_ordinary_user_a_copy_in_their_private_folder_grades_every_solution_at_full_marks(
-        users_private_folder):
+def ordinary_users_python() -> str:
+    """A Python an ordinary user can run, with this venv's packages in their reach; else skip, saying why."""
     python = private_install.same_minor_python()
     if python is None:
         pytest.skip("no Python of this version that other users can run (this one lives in a private folder)")
     if why := private_install.packages_others_can_read():
         pytest.skip(why)
+    return python
+
+
+@root_only
+def test_as_an_ordinary_user_a_copy_in_their_private_folder_grades_every_solution_at_full_marks(
+        users_private_folder):
+    python = ordinary_users_python()
     folder = users_private_folder
     assert_full_marks_without_notes(grade_every_solution(folder, python, NOBODY))
 
@@ -109,11 +115,7 @@ def test_an_allowed_module_the_sandbox_cannot_read_is_a_grader_fault_regraded_la
     """A module of the course package the grader's own process never imports, made unreadable:
     a submission importing it must not lose points. The run says so loudly (exit 1, no score
     written as the student's), and the next run grades it again."""
-    python = private_install.same_minor_python()
-    if python is None:
-        pytest.skip("no Python of this version that other users can run")
-    if why := private_install.packages_others_can_read():
-        pytest.skip(why)
+    python = ordinary_users_python()
     folder = users_private_folder
     project = private_install.copy_project(folder / "project")
     helper = project / "course" / "lesson_helper.py"
