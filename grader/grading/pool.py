@@ -31,6 +31,7 @@ from grader.plan import Plan
 from grader.quiet import QUIET_ENV
 from grader.results import StudentResult
 from grader.sandbox.frames import read_frame, write_frame
+from grader.sandbox.processes import end
 from grader.submissions import Submission
 
 BATCH = 4
@@ -105,15 +106,7 @@ class WorkerProcess:
         return " / ".join(lines[-3:]) or f"exit status {self.process.poll()}"
 
     def close(self) -> None:
-        try:
-            self.process.stdin.close()
-        except OSError:
-            pass
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        end(self.process, timeout=30)
         self.process.stdout.close()
         self.log.close()
 

@@ -16,6 +16,7 @@ import tempfile
 from course import codec
 from grader.quiet import QUIET_ENV
 from grader.sandbox.frames import read_frame, unpack_envelope, write_frame
+from grader.sandbox.processes import end
 
 DEFAULT_LIMITS = {"memory": 2 * 2**30, "output": 1 * 2**20, "processes": 16}
 """per child: ``memory`` caps each process's address space and, where the jail has a cgroup,
@@ -197,16 +198,7 @@ class Sandbox:
                 "result": result, "output": reply.get("output", "")}
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            try:
-                self.process.stdin.close()
-            except OSError:
-                pass
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        end(self.process, timeout=10)
         self.process.stdout.close()
         self.sources.cleanup()
 

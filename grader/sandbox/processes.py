@@ -1,8 +1,10 @@
-"""Small process helpers the fork server and its ``Child`` share: signals and exit statuses."""
+"""Small process helpers the fork server, its ``Child`` and their clients share: signals, exit
+statuses and stopping a helper process."""
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
 
 
 def tmp() -> str:
@@ -21,6 +23,20 @@ def killpg(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def end(process: subprocess.Popen, timeout: float) -> None:
+    """Stop a helper that serves requests on its stdin: closing stdin asks it to finish; after
+    ``timeout`` seconds it is killed (one that has already exited is just reaped)."""
+    try:
+        process.stdin.close()
+    except OSError:
+        pass
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def describe_exit(wait_status: int) -> str:
