@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 
 from course import exercises
-from course.calls import call
+from course.calls import call_each
 from course.fixtures import public_cases
 from course.judge import ExerciseResult, judge_all
 
@@ -37,7 +37,7 @@ def run_check(name: str, fn) -> ExerciseResult:
         return result
     if exercise.adapter is not None:  # it returns an object (a Keras model): the adapter reads it
         fn = functools.partial(exercise.adapter, fn)
-    return judge_all(exercise, cases, [call(fn, c.args, c.kwargs) for c in cases])
+    return judge_all(exercise, cases, call_each(fn, [(c.args, c.kwargs) for c in cases]))
 
 
 def line(result: ExerciseResult) -> str:

@@ -11,7 +11,6 @@ class report.
 """
 from __future__ import annotations
 
-import json
 import os
 import resource
 import sys
@@ -127,7 +126,7 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
             atomic_write(out / "feedback" / f"{done.student}.html", done.feedback)
             if done.instructor is not None:
                 atomic_write(out / "instructor" / f"{done.student}.html", done.instructor)
-            atomic_write(out / "results" / f"{done.student}.json", json.dumps(done.results, indent=1))
+            atomic_write(out / "results" / f"{done.student}.json", done.results_text)
             saved[done.student] = done.results
             bar.update(1)
 

@@ -7,12 +7,10 @@ exactly that function's points and show that mistake's hint.
 from __future__ import annotations
 
 import ast
-import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
 
 from grader import solutions
 
@@ -176,6 +174,8 @@ def write_notebook(folder: Path, assignment_id: str, *, released: bool = False,
     """The solution (or released stub) notebook; ``broken_function``'s cell gets a syntax error;
     the cell defining each function in ``overrides`` gets that source instead. ``start``: a
     notebook to start from instead (e.g. the solution executed, with its plots as outputs)."""
+    import nbformat  # here: the .py classes (benchmarks/scaling.py) need only the `worker` extra
+
     root = solutions.ASSIGNMENTS if released else solutions.SOLUTIONS
     nb = nbformat.read(start or solutions.notebook_path(assignment_id, root=root), as_version=4)
     if broken_function:

@@ -7,6 +7,7 @@ row, feedback page with its pictures), so the grading worker hands back plain da
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from course.calls import Outcome
@@ -16,6 +17,7 @@ from grader import feedback
 from grader.plan import Plan
 from grader.results import StudentResult, csv_row
 from grader.sandbox import faults
+from grader.sandbox.frames import pack_envelope, unpack_envelope
 from grader.submissions import Submission
 
 
@@ -26,6 +28,9 @@ class Finished:
     student: str
     results: dict
     """``results/<student>.json``'s content (Gradescope's schema)"""
+    results_text: str
+    """that file's text, as it is written (made here, in a worker: the pretty-printed form is
+    ``json``'s pure-Python encoder, too slow for the one ``grader grade`` process)"""
     feedback: str
     """``feedback/<student>.html``, pictures embedded"""
     row: dict
@@ -36,13 +41,30 @@ class Finished:
     """the CPU seconds the submission's sandboxed processes took"""
 
     def to_plain(self) -> dict:
-        return {"student": self.student, "results": self.results, "feedback": self.feedback, "row": self.row,
-                "instructor": self.instructor, "cpu": self.cpu}
+        return {"student": self.student, "results_text": self.results_text, "feedback": self.feedback,
+                "row": self.row, "instructor": self.instructor, "cpu": self.cpu}
 
     @classmethod
     def from_plain(cls, d: dict) -> "Finished":
-        return cls(d["student"], d["results"], d["feedback"], d["row"], d.get("instructor"),
-                   float(d.get("cpu") or 0.0))
+        return cls(d["student"], json.loads(d["results_text"]), d["results_text"], d["feedback"], d["row"],
+                   d.get("instructor"), float(d.get("cpu") or 0.0))
+
+    def pack(self, extra: dict | None = None) -> bytes:
+        """One frame for a pipe: a small JSON header (with ``extra``) and the files' bytes as they
+        are, so the pages are never escaped into JSON and back (``unpack``)."""
+        meta = {"student": self.student, "row": self.row, "cpu": self.cpu, "instructor": self.instructor is not None,
+                **(extra or {})}
+        pages = [self.results_text, self.feedback, self.instructor or ""]
+        return pack_envelope(meta, [page.encode("utf-8", "surrogateescape") for page in pages])
+
+    @classmethod
+    def unpack(cls, frame: bytes) -> tuple["Finished", dict]:
+        """The ``Finished`` in a ``pack`` frame, and the header (for ``extra``)."""
+        meta, (results, page, instructor) = unpack_envelope(frame)
+        text = results.decode("utf-8", "surrogateescape")
+        done = cls(meta["student"], json.loads(text), text, page.decode("utf-8", "surrogateescape"), meta["row"],
+                   instructor.decode("utf-8", "surrogateescape") if meta["instructor"] else None, float(meta["cpu"]))
+        return done, meta
 
 
 def finish(result: StudentResult, *, cpu: float = 0.0, pictures: bool = True,
@@ -53,7 +75,8 @@ def finish(result: StudentResult, *, cpu: float = 0.0, pictures: bool = True,
     instructor = (feedback.render(result, pictures=pictures, instructor=True) if hidden_feedback == "summary"
                   else None)
     page = feedback.render(result, pictures=pictures, hidden_feedback=hidden_feedback)
-    return Finished(result.student, payload, page, csv_row(payload, result.assignment), instructor, cpu)
+    return Finished(result.student, payload, json.dumps(payload, indent=1), page, csv_row(payload, result.assignment),
+                    instructor, cpu)
 
 
 def merge_replies(replies: list[dict]) -> dict:

@@ -3,8 +3,8 @@
 ``grade_local`` (in the ``grader grade`` process) starts ``workers`` processes
 (``python -m grader.grading.pool``), each a ``worker.Worker`` with its own fork servers. Each
 gets the plan once (``course.codec`` bytes), then small batches of submissions to grade; it
-sends back every submission finished (``judging.Finished`` as JSON: results, grades.csv row,
-feedback page). So judging and the pictures take every core, and the ``grader grade`` process
+sends back every submission finished (``judging.Finished.pack``: results, grades.csv row,
+feedback pages). So judging and the pictures take every core, and the ``grader grade`` process
 is left with writing files. Frames on the pipes are ``grader.sandbox.frames``'; the worker
 processes are as trusted as the ``grader grade`` process (they hold the answers; submissions
 never run in them).
@@ -90,15 +90,15 @@ class WorkerProcess:
         items = [_item(sub, fingerprint) for sub, fingerprint, _ in batch]
         write_frame(self.process.stdin, json.dumps({"items": items}).encode())
 
-    def receive(self) -> dict | None:
-        """The next finished submission's message, or None when the worker has stopped."""
+    def receive(self) -> Finished | None:
+        """The next finished submission, or None when the worker has stopped."""
         frame = read_frame(self.process.stdout)
         if frame is None:
             return None
-        message = json.loads(frame)
-        self.outstanding.pop(message["finished"]["student"], None)
-        self.cpu = message["usage"]
-        return message
+        done, meta = Finished.unpack(frame)
+        self.outstanding.pop(done.student, None)
+        self.cpu = meta["usage"]
+        return done
 
     def stderr_tail(self) -> str:
         self.log.seek(0)
@@ -146,8 +146,8 @@ def grade_local(todo: list[Submission], plan_source, needs: list[tuple[str, ...]
         while any(proc.outstanding for proc in pool):
             for key, _ in selector.select():
                 proc = key.data
-                message = proc.receive()
-                if message is None:  # never a submission's doing: its fork servers are separate processes
+                done = proc.receive()
+                if done is None:  # never a submission's doing: its fork servers are separate processes
                     selector.unregister(proc.process.stdout)
                     why = proc.stderr_tail()
                     lost = list(proc.outstanding.values())
@@ -167,7 +167,7 @@ def grade_local(todo: list[Submission], plan_source, needs: list[tuple[str, ...]
                     selector.register(fresh.process.stdout, selectors.EVENT_READ, fresh)
                     top_up(fresh)
                     continue
-                finish(Finished.from_plain(message["finished"]))
+                finish(done)
                 top_up(proc)
         for cpu in retired_cpu + [proc.cpu for proc in pool]:
             for kind, seconds in cpu.items():
@@ -224,7 +224,7 @@ def serve(needs: list[tuple[str, ...]], index: int, stdin, stdout) -> None:
             for done in worker.step():
                 usage = {"submissions": worker.usage["submissions"], "fork servers": worker.usage["fork servers"],
                          "grading workers": time.process_time()}
-                write_frame(stdout, json.dumps({"finished": done.to_plain(), "usage": usage}).encode())
+                write_frame(stdout, done.pack({"usage": usage}))
     finally:
         worker.close()
 

@@ -3,11 +3,13 @@
 Rlimits cap each process alone (``RLIMIT_AS`` is per process), so a submission could hold
 16 x 2 GB. A cgroup caps the child and all its descendants together, and the kernel's OOM killer
 then acts inside the group only. ``Cgroups.create(name)`` runs once in the fork server and
-makes a group ``name`` below the server's own cgroup; each child, still root and
-before Landlock, makes a leaf ``c<its pid>`` in it with the child's limits and moves itself
-there (``Cgroups.join``), so nothing it starts is ever outside. After the child has ended, the
-server reads whether the OOM killer fired (``oom_kills``), kills what is left in the leaf and
-removes it (``Cgroups.remove``).
+makes a group ``name`` below the server's own cgroup. Before forking a child the server gets
+a leaf ready with the child's limits (``Cgroups.prepare``); the child, still root and before
+Landlock, moves itself there (``Cgroups.join``), so nothing it starts is ever outside. After the
+child has ended, the server reads whether the OOM killer fired (``oom_kills``) and kills what is
+left in the leaf (``Cgroups.remove``), which the next child then reuses: making and removing a
+cgroup per child cost more than the rest of the confinement together. A leaf that cannot be
+emptied is removed instead; a child forked without a prepared leaf makes ``c<its pid>``.
 
 Two layouts, detected once:
   - cgroup v2 (one tree, e.g. ``/sys/fs/cgroup``, or ``/sys/fs/cgroup/unified`` on a hybrid
@@ -28,7 +30,7 @@ import errno
 import os
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 CONTROLLERS = ("memory", "pids")
 
@@ -86,6 +88,13 @@ class Cgroups:
     """the server's group: one folder (v2), or one per controller hierarchy (v1)"""
     swap: bool = False
     """whether swap is capped too (v2's ``memory.swap.max``, v1's ``memory.memsw``)"""
+    spare: list["Leaf"] = field(default_factory=list)
+    """emptied leaves, ready for the next child with the same limits"""
+    prepared: "Leaf | None" = None
+    """the leaf the next child forked will join (``prepare``)"""
+    leaves: dict[int, "Leaf"] = field(default_factory=dict)
+    """the leaf of each child that joined a prepared one, by pid"""
+    made: int = 0
 
     @classmethod
     def create(cls, name: str) -> "Cgroups | None":
@@ -171,16 +180,56 @@ class Cgroups:
         return f"cgroup v{self.version} ({', '.join(CONTROLLERS)}{', swap' if self.swap else ''})"
 
     def leaf(self, pid: int) -> list[str]:
+        """Child ``pid``'s leaf: one folder per hierarchy."""
+        if pid in self.leaves:
+            return self.leaves[pid].paths
         return [f"{parent}/c{pid}" for parent in self.parents]
 
+    def prepare(self, memory_bytes: int, processes: int) -> None:
+        """Get a leaf ready for the next child forked (server side, before ``fork``): an emptied
+        one with these limits, else a new one. On failure the child makes its own (``join``)."""
+        limits = (memory_bytes, processes)
+        owner = os.getpid()  # a zygote (a fork of the server) keeps leaves of its own
+        leaf = next((f for f in self.spare if f.limits == limits and f.owner == owner), None)
+        if leaf is not None:
+            self.spare.remove(leaf)
+        else:
+            self.made += 1
+            leaf = Leaf([f"{parent}/r{owner}-{self.made}" for parent in self.parents], limits, owner)
+            try:
+                self._make(leaf.paths, memory_bytes, processes)
+            except OSError:
+                for path in leaf.paths:
+                    _rmdir(path)
+                self.prepared = None
+                return
+        leaf.oom_before = self._oom_count(leaf)
+        self.prepared = leaf
+
+    def forked(self, pid: int) -> None:
+        """Record that child ``pid`` was forked with the prepared leaf (server side)."""
+        if self.prepared is not None:
+            self.leaves[pid] = self.prepared
+            self.prepared = None
+
     def join(self, memory_bytes: int, processes: int) -> None:
-        """Make the calling process's leaf with these caps and move into it (a child, as root).
+        """Move the calling process (a child, as root) into its leaf: the one the server prepared
+        with these caps, else a new leaf ``c<pid>`` made here.
 
         Raises:
             OSError: the leaf could not be made or joined (the child must then not go on).
         """
-        pid = os.getpid()
-        for path in self.leaf(pid):
+        leaf = self.prepared
+        if leaf is not None and leaf.limits == (memory_bytes, processes):
+            paths = leaf.paths
+        else:
+            paths = self.leaf(os.getpid())
+            self._make(paths, memory_bytes, processes)
+        for path in paths:
+            _write(f"{path}/cgroup.procs", "0")
+
+    def _make(self, paths: list[str], memory_bytes: int, processes: int) -> None:
+        for path in paths:
             os.mkdir(path, 0o755)
             if self.version == 2:
                 _write(f"{path}/memory.max", str(memory_bytes))
@@ -194,14 +243,20 @@ class Cgroups:
                     _write(f"{path}/memory.memsw.limit_in_bytes", str(memory_bytes))
             else:
                 _write(f"{path}/pids.max", str(processes))
-        for path in self.leaf(pid):
-            _write(f"{path}/cgroup.procs", "0")
 
     def oom_kills(self, pid: int) -> int:
         """How many processes of child ``pid``'s leaf the OOM killer has stopped (0 if none)."""
+        leaf = self.leaves.get(pid)
+        if leaf is None:
+            return self._oom_count(self.leaf(pid)[0])
+        return self._oom_count(leaf) - leaf.oom_before
+
+    def _oom_count(self, where: "str | Leaf") -> int:
+        """A leaf's count of OOM kills so far (it only grows, over all the children it held)."""
         name = "memory.events" if self.version == 2 else "memory.oom_control"
         try:
-            for line in _read(f"{self.leaf(pid)[0]}/{name}").splitlines():
+            text = where.read(name) if isinstance(where, Leaf) else _read(f"{where}/{name}")
+            for line in text.splitlines():
                 key, _, value = line.partition(" ")
                 if key == "oom_kill":
                     return int(value)
@@ -217,9 +272,20 @@ class Cgroups:
         except (OSError, ValueError):
             return None
 
+    def processes(self, pid: int) -> list[int] | None:
+        """The processes in child ``pid``'s leaf (None if it can't be read)."""
+        leaf = self.leaves.get(pid)
+        try:
+            text = leaf.read("cgroup.procs") if leaf is not None else _read(self.leaf(pid)[0] + "/cgroup.procs")
+            return [int(p) for p in text.split()]
+        except (OSError, ValueError):
+            return None
+
     def kill(self, pid: int, timeout: float = 2.0) -> int:
         """SIGKILL every process in child ``pid``'s leaf; returns how many were alive."""
-        paths = self.leaf(pid)
+        return self._kill(self.leaf(pid), timeout)
+
+    def _kill(self, paths: list[str], timeout: float = 2.0) -> int:
         procs = paths[0] + "/cgroup.procs"
         found = _pids(procs)
         if not found:
@@ -240,22 +306,63 @@ class Cgroups:
         return len(found)
 
     def remove(self, pid: int) -> None:
-        """Kill what is left in child ``pid``'s leaf and remove it."""
-        self.kill(pid)
-        for path in self.leaf(pid):
+        """Kill what is left in child ``pid``'s leaf; keep the leaf for the next child if it is
+        empty now, else remove it."""
+        leaf = self.leaves.pop(pid, None)
+        self.kill(pid) if leaf is None else self._kill(leaf.paths)
+        if leaf is not None and not _pids(leaf.paths[0] + "/cgroup.procs"):
+            self.spare.append(leaf)
+            return
+        if leaf is not None:
+            leaf.close()
+        for path in leaf.paths if leaf is not None else self.leaf(pid):
             _rmdir(path, wait=0.5)
 
     def close(self) -> None:
         """Remove every leaf left and the server's group (call when the server ends)."""
+        for leaf in [*self.spare, *self.leaves.values()]:
+            self._kill(leaf.paths)
+            leaf.close()
+        self.spare, self.leaves = [], {}
         for parent in self.parents:
             try:
-                names = [n for n in os.listdir(parent) if n.startswith("c") and n[1:].isdigit()]
+                names = [e.name for e in os.scandir(parent) if e.is_dir(follow_symlinks=False)]
             except OSError:
                 continue
             for name in names:
-                self.remove(int(name[1:]))
+                paths = [os.path.join(p, name) for p in self.parents]
+                self._kill(paths)
+                for path in paths:
+                    _rmdir(path, wait=0.5)
         for parent in self.parents:
             _rmdir(parent, wait=0.5)
+
+
+@dataclass
+class Leaf:
+    """A child's cgroup: one folder per hierarchy, with the limits it was made with."""
+
+    paths: list[str]
+    limits: tuple[int, int]
+    """(memory bytes, processes)"""
+    owner: int
+    """the pid of the server (or zygote) that made it"""
+    oom_before: int = 0
+    """the leaf's OOM kill count when its current child was forked"""
+    fds: dict[str, int] = field(default_factory=dict)
+    """files of the first folder kept open, read again after each function a child grades"""
+
+    def read(self, name: str) -> str:
+        """The leaf's file ``name`` (of its first hierarchy), read through a descriptor kept open."""
+        fd = self.fds.get(name)
+        if fd is None:
+            fd = self.fds[name] = os.open(f"{self.paths[0]}/{name}", os.O_RDONLY | os.O_CLOEXEC)
+        return os.pread(fd, 65536, 0).decode()
+
+    def close(self) -> None:
+        for fd in self.fds.values():
+            os.close(fd)
+        self.fds.clear()
 
 
 def _pids(procs: str) -> list[int]:

@@ -345,6 +345,16 @@ class Jail:
         if self.filter is not None:
             self.filter.enter()  # last: everything above may use calls the filter denies
 
+    def before_fork(self, limits: Limits) -> None:
+        """Get the next child's cgroup leaf ready (server side; ``cgroup.Cgroups.prepare``)."""
+        if self.cgroups is not None:
+            self.cgroups.prepare(limits.memory_bytes, limits.processes)
+
+    def forked(self, pid: int) -> None:
+        """Note that child ``pid`` was forked after ``before_fork`` (server side)."""
+        if self.cgroups is not None:
+            self.cgroups.forked(pid)
+
     def prepare_environment(self, workdir: str) -> None:
         """Scrub the server's own environment for children working in ``workdir``, once.
 
@@ -406,7 +416,9 @@ class Jail:
     def leftovers(self, child: int, *, keep: set[int] = frozenset()) -> int:
         """How many live processes a child that is still running has started (its descendants,
         and orphans the server adopted); checked after each function it grades, so the usual
-        answer (none) costs two small reads of /proc."""
+        answer (none) costs one small read of its cgroup leaf, or two of /proc."""
+        if self.cgroups is not None and self.cgroups.processes(child) == [child]:
+            return 0  # whatever it started is in its leaf, and cannot leave it
         found = (_children(child) | _children()) - keep - {child}
         return len(_live(_descendants(found))) if found else 0
 

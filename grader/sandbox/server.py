@@ -171,6 +171,7 @@ class Server:
             self.stop_zygote()  # it holds the old configuration
             if any(f.get("artifact") for f in message.get("functions") or ()):
                 preload_readers()
+            runner.rehearse(message.get("functions") or [], self.base)
             gc.freeze()  # the configuration too: a child's collections never walk it
             return pack_envelope({"status": "ok", "detail": "", "jail": self.jail.active,
                                   "missing": self.jail.missing()}, [])
@@ -220,7 +221,7 @@ class Server:
             n_children += 1
             stage_start, cpu_start = time.perf_counter(), 0.0
             frame, status = self._stage(child, load_timeout)
-            cpu_now = _process_cpu(child.pid)
+            cpu_now = child.cpu()
             stage = {"status": status, "detail": self._detail(status, load_timeout, child),
                      "seconds": time.perf_counter() - stage_start, "cpu": max(0.0, cpu_now - cpu_start)}
             if load is None:
@@ -238,7 +239,7 @@ class Server:
                 child.reader.max_size = min(MAX_RESULT_BYTES, MAX_SUBMISSION_BYTES - received)
                 frame, status = self._stage(child, float(spec["timeout"]))
                 received += len(frame or b"")
-                cpu_now = _process_cpu(child.pid)
+                cpu_now = child.cpu()
                 results.append(({"name": spec["name"], "status": status,
                                  "detail": self._detail(status, float(spec["timeout"]), child),
                                  "seconds": time.perf_counter() - stage_start, "cpu": max(0.0, cpu_now - cpu_start)},
@@ -267,11 +268,13 @@ class Server:
         limits = runner.limits_of({"limits": message["limits"], "cpu_seconds": math.ceil(float(message["timeout"]))})
         workdir = self._workdir()
         read_fd, write_fd = os.pipe()
+        self.jail.before_fork(limits)
         pid = os.fork()
         if pid == 0:
             os.close(read_fd)
             runner.probe_main(list(message.get("modules") or []), list(message.get("files") or []), write_fd,
                               workdir, self.jail, limits)
+        self.jail.forked(pid)
         os.close(write_fd)
         child = Child.adopt(pid, read_fd)
         frame, status = child.next(float(message["timeout"]))
@@ -427,20 +430,6 @@ def _mkdtemp(parent: str, prefix: str) -> str:
 
 def _cpu(usage) -> float:
     return usage.ru_utime + usage.ru_stime
-
-
-_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _process_cpu(pid: int) -> float:
-    """CPU seconds a live child has used so far (``/proc``, in clock ticks), 0 once it is gone:
-    each stage's share of its child's CPU, for the benchmarks (``rusage`` counts it only at exit)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            fields = f.read().rsplit(b")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime: fields 14 and 15 of stat(5)
-    except (OSError, IndexError, ValueError):
-        return 0.0
 
 
 def _tail(path: str) -> str:
