@@ -274,10 +274,8 @@ class Cgroups:
 
     def processes(self, pid: int) -> list[int] | None:
         """The processes in child ``pid``'s leaf (None if it can't be read)."""
-        leaf = self.leaves.get(pid)
-        try:
-            text = leaf.read("cgroup.procs") if leaf is not None else _read(self.leaf(pid)[0] + "/cgroup.procs")
-            return [int(p) for p in text.split()]
+        try:  # opened afresh: cgroup v1 keeps the list of a kept-open cgroup.procs, however often it is read
+            return [int(p) for p in _read(self.leaf(pid)[0] + "/cgroup.procs").split()]
         except (OSError, ValueError):
             return None
 
@@ -353,7 +351,8 @@ class Leaf:
     """files of the first folder kept open, read again after each function a child grades"""
 
     def read(self, name: str) -> str:
-        """The leaf's file ``name`` (of its first hierarchy), read through a descriptor kept open."""
+        """The leaf's file ``name`` (of its first hierarchy), read through a descriptor kept open
+        (for a file the kernel writes afresh at each read from the start, as the OOM counts)."""
         fd = self.fds.get(name)
         if fd is None:
             fd = self.fds[name] = os.open(f"{self.paths[0]}/{name}", os.O_RDONLY | os.O_CLOEXEC)

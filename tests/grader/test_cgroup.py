@@ -177,6 +177,75 @@ def test_the_jail_puts_each_child_in_a_leaf_and_removes_it(tmp_path):
     assert result == b"y", result
 
 
+def test_the_next_child_reuses_an_emptied_leaf_and_sees_only_its_own_oom_and_processes(tmp_path):
+    """A leaf is made once and reused (``prepare``/``forked``): each child's OOM count starts
+    from zero, and a process a child leaves running is seen (``leftovers``) and then killed."""
+    from grader.sandbox.jail import Jail, Limits
+
+    read_fd, write_fd = os.pipe()
+    server = os.fork()
+    if server == 0:  # a throwaway server: the jail's namespaces never touch this process
+        result = b"?"
+        try:
+            j = Jail.for_server(uid=None, base=str(tmp_path), landlock=False, syscall_filter=False)
+            if j.cgroups is None:
+                result = b"-"
+            else:
+                limits = Limits(cpu_seconds=10, memory_bytes=384 * MB, output_bytes=MB, processes=16)
+                ready_r, ready_w = os.pipe()
+
+                def child(job) -> int:
+                    j.before_fork(limits)
+                    pid = os.fork()
+                    if pid == 0:
+                        j.enter(limits, workdir=str(tmp_path), keep_fds=(ready_w,))
+                        job()
+                        os.write(ready_w, b"!")
+                        signal.pause()
+                    j.forked(pid)
+                    assert os.read(ready_r, 1) == b"!"
+                    return pid
+
+                def leave_one_running():
+                    if os.fork() == 0:
+                        signal.pause()
+
+                def overflow():  # one of two processes of the child's is stopped by the OOM killer
+                    holders = []
+                    for _ in range(2):
+                        if (pid := os.fork()) == 0:
+                            hold(192 * MB)  # under the address-space limit alone, over the cap together
+                        holders.append(pid)
+                    stopped, _ = os.wait()
+                    for pid in set(holders) - {stopped}:
+                        os.kill(pid, signal.SIGKILL)
+                        os.waitpid(pid, 0)
+
+                seen = []
+                for job in (overflow, lambda: None, leave_one_running, lambda: None):
+                    pid = child(job)
+                    seen.append((j.cgroups.leaf(pid)[0], j.memory_exceeded(pid), j.leftovers(pid)))
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                    j.reap(pid)
+                j.close()
+                leaves = {leaf for leaf, _, _ in seen}
+                ok = (len(leaves) == 1 and [m for _, m, _ in seen] == [384, None, None, None]
+                      and [n for _, _, n in seen] == [0, 0, 1, 0])
+                result = b"y" if ok else repr(seen).encode()
+        except BaseException as e:
+            result = repr(e).encode()
+        finally:
+            os.write(write_fd, result)
+            os._exit(0)
+    os.close(write_fd)
+    result = os.read(read_fd, 1000)
+    os.waitpid(server, 0)
+    if result == b"-":
+        pytest.skip("no cgroup here")
+    assert result == b"y", result
+
+
 def test_v2_is_found_where_its_controllers_can_be_handed_down(tmp_path, monkeypatch):
     """A cgroup v2 tree faked with plain files: the session's own group holds processes (the
     kernel would refuse to hand controllers down, EBUSY), so the group goes below the top."""
