@@ -41,7 +41,25 @@ footer{color:#777;font-size:.8rem;margin-top:2rem}
 
 def text(value) -> str:
     """HTML-escaped text; names read from disk may hold undecodable bytes, shown as �."""
-    return html.escape(readable(str(value)))
+    value = str(value)
+    return html.escape(value if value.isascii() else readable(value))
+
+
+_CALLS: dict[tuple[int, str], tuple[object, str]] = {}
+"""each case's call as HTML, by ``id`` (with the case, so a reused id is never mistaken): the
+same for every student, and a page lists dozens"""
+
+
+def call_html(case, name: str) -> str:
+    """``<code>name(args)</code>`` for a case (``Case.call_text``), escaped."""
+    known = _CALLS.get((id(case), name))
+    if known is not None and known[0] is case:
+        return known[1]
+    if len(_CALLS) > 10_000:
+        _CALLS.clear()
+    made = f"<code>{text(case.call_text(name))}</code>"
+    _CALLS[id(case), name] = (case, made)
+    return made
 
 
 def render(result: StudentResult, *, pictures: bool = True, hidden_feedback: str = "summary",
@@ -136,7 +154,7 @@ def _cases(r: ExerciseResult, *, full: bool) -> str:
     for c in r.cases:
         if c.case.hidden and not full:
             continue
-        what = f"<code>{text(c.case.call_text(r.exercise.name))}</code>"
+        what = call_html(c.case, r.exercise.name)
         if c.case.label:
             what += f" <span class='label'>[{text(c.case.label)}]</span>"
         if c.case.hidden:
