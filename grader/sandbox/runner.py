@@ -18,6 +18,7 @@ import os
 import shutil
 import signal
 import sys
+import tempfile
 import types
 
 from course import calls, codec, source
@@ -324,8 +325,9 @@ def rehearse(functions: list[dict], folder: str, rounds: int = 12) -> None:
     specs = [s for s in specs if s["cases"]]
     if not specs:
         return
-    path = os.path.join(folder, "rehearsal.py")
-    with open(path, "w") as f:
+    # a new file of a random name (O_EXCL: never a link a child could have left in ``folder``)
+    fd, path = tempfile.mkstemp(prefix="rehearsal-", suffix=".py", dir=folder)
+    with os.fdopen(fd, "w") as f:
         f.write("import numpy as np\n\n" + "\n".join(REHEARSAL.format(name=s["name"]) for s in specs))
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import select
 import signal
 import time
 
@@ -198,12 +199,12 @@ def test_the_next_child_reuses_an_emptied_leaf_and_sees_only_its_own_oom_and_pro
                     j.before_fork(limits)
                     pid = os.fork()
                     if pid == 0:
-                        j.enter(limits, workdir=str(tmp_path), keep_fds=(ready_w,))
+                        j.cgroups.join(limits.memory_bytes, limits.processes)  # what ``Jail.enter`` does first
                         job()
                         os.write(ready_w, b"!")
                         signal.pause()
                     j.forked(pid)
-                    assert os.read(ready_r, 1) == b"!"
+                    assert select.select([ready_r], [], [], 30)[0] and os.read(ready_r, 1) == b"!"
                     return pid
 
                 def leave_one_running():
@@ -214,7 +215,9 @@ def test_the_next_child_reuses_an_emptied_leaf_and_sees_only_its_own_oom_and_pro
                     holders = []
                     for _ in range(2):
                         if (pid := os.fork()) == 0:
-                            hold(192 * MB)  # under the address-space limit alone, over the cap together
+                            with open("/proc/self/oom_score_adj", "w") as f:
+                                f.write("1000")  # the victim, not the child (which has the test's pages too)
+                            hold(192 * MB)  # over the cap together
                         holders.append(pid)
                     stopped, _ = os.wait()
                     for pid in set(holders) - {stopped}:
