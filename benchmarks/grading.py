@@ -389,12 +389,26 @@ def a4_run(tmp: Path, args) -> str:
     return "\n".join(lines)
 
 
+def print_py(graded: dict, wrong: dict, a4: str) -> None:
+    """The table for a run of the .py classes alone (``--notebooks 0``)."""
+    mib = lambda r: f"{r.peak_rss / 2**20:.0f} / {r.peak_pss / 2**20:.0f}"  # noqa: E731
+    rows = [[f"grader grade, {label}", str(g.n), f"{g.run.wall:.1f}", f"{g.n / g.run.wall:.1f}", f"{g.rate:.0f}",
+             f"{g.cpu_ms:.1f}", mib(g.run), str(wrong[label])] for label, g in graded.items()]
+    print()
+    print(report.table(["command", "submissions", "wall s", "subs/s whole command", "subs/s grading",
+                        "CPU ms/sub", "peak MiB RSS / PSS", "wrong scores"], rows))
+    for label, g in graded.items():
+        print(f"   CPU ms/sub, {label}: {g.cpu_parts}")
+    print(a4)
+    print(f"load average after: {load()}")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--students", type=int, default=1000, help=".py submissions to grade, per assignment")
     parser.add_argument("--assignments", nargs="*", default=["a1_neuron", "a2_layer", "a3_network"],
                         help="assignments whose .py classes are graded")
-    parser.add_argument("--notebooks", type=int, default=1000, help=".ipynb submissions to grade")
+    parser.add_argument("--notebooks", type=int, default=1000, help=".ipynb submissions to grade (0: .py classes only)")
     parser.add_argument("--nbgrader", type=int, default=12, help="of those, how many nbgrader grades too")
     parser.add_argument("--loops", type=int, default=5,
                         help="infinite loops in a second .py class of the same size (0: skip that run)")
@@ -428,6 +442,9 @@ def main(argv=None) -> None:
             graded[label] = grade(folder, tmp / f"out-{assignment_id}-{loops}", args, args.students, assignment_id)
             wrong[label] = check_expected(tmp / f"out-{assignment_id}-{loops}", expected)
 
+        if not args.notebooks:  # the .py classes only
+            a4 = a4_run(tmp, args) if args.a4 else "skipped (--a4 0)"
+            return print_py(graded, wrong, a4)
         import nbformat
 
         executed = tmp / "executed.ipynb"
