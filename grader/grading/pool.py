@@ -194,6 +194,8 @@ def serve(needs: list[tuple[str, ...]], index: int, stdin, stdout) -> None:
         worker.feedback_options = settings["feedback_options"]
         pictures.share(settings["pictures"])
         worker.configure(Plan.from_plain(codec.decode(data)))
+        if worker.feedback_options.get("pictures", True):
+            pictures.warm()  # now, while every worker starts, not in the middle of grading
         from grader.sandbox.client import PROTECTIONS
 
         write_frame(stdout, json.dumps({"ready": True, "sandbox": PROTECTIONS}).encode())

@@ -157,6 +157,24 @@ def _share(key: str, uri: str | None) -> None:
             pass  # only a lost saving
 
 
+def warm() -> None:
+    """Import matplotlib and draw a small figure with text and ticks, once, before grading.
+
+    The first picture a process draws costs it matplotlib's import and font loading, about half
+    a second: paid during grading, in several worker processes at once, other workers wait for
+    those pictures (``share``), which showed on a 16-core machine as a slower run. A grading
+    worker calls this while the run starts, when pictures are on.
+    """
+    from grader.pictures import generic
+
+    with _DRAWING:
+        fig = generic.new_figure(1.0, 1.0)
+        ax = fig.subplots()
+        ax.plot([0, 1], [0, 1])
+        ax.set_title("0")
+        png(fig)
+
+
 def png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI)
