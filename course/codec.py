@@ -16,7 +16,6 @@ import json
 import math
 import re
 import struct
-import zipfile
 import zlib
 from dataclasses import dataclass
 
@@ -124,6 +123,8 @@ def _zip(members: dict[str, bytes]) -> bytes:
     long before, and go through ``zipfile`` here all the same.
     """
     if sum(len(d) for d in members.values()) > 2**31:
+        import zipfile  # here only: it imports threading, whose fork hook every sandboxed child would run
+
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
             for name, data in members.items():
@@ -185,6 +186,8 @@ def decode(data: bytes, *, max_bytes: int = MAX_BYTES):
     try:
         members = _plain_members(data)
         if members is None:  # not laid out the way ``encode`` writes: let zipfile read it
+            import zipfile  # here only (see ``_zip``)
+
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
                 infos = zf.infolist()
                 if sum(info.file_size for info in infos) <= max_bytes:
@@ -240,6 +243,8 @@ def _plain_members(data: bytes) -> list[tuple[str, bytes]] | None:
 def _member(data: bytes, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     """A member's bytes: sliced straight out of ``data`` when stored plainly (as ``encode`` and
     ``np.savez`` do), which skips ``zipfile``'s per-member file objects; otherwise read by it."""
+    import zipfile
+
     start = info.header_offset
     name = info.filename.encode()
     if info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 0x9 and info.file_size == info.compress_size:

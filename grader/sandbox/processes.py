@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # not at run time: the fork server must not import threading (see ``end``)
+    import subprocess
 
 
 def tmp() -> str:
@@ -27,7 +30,14 @@ def killpg(pid: int) -> None:
 
 def end(process: subprocess.Popen, timeout: float) -> None:
     """Stop a helper that serves requests on its stdin: closing stdin asks it to finish; after
-    ``timeout`` seconds it is killed (one that has already exited is just reaped)."""
+    ``timeout`` seconds it is killed (one that has already exited is just reaped).
+
+    ``subprocess`` is imported here, not with this module: it imports ``threading``, and in a
+    fork server that has imported ``threading`` every child runs its fork hook (a fraction of a
+    millisecond of copied pages each).
+    """
+    import subprocess
+
     try:
         process.stdin.close()
     except OSError:

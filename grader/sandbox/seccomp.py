@@ -30,7 +30,6 @@ ships with libseccomp's source (not on PyPI). Without the library there is no fi
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import os
 import struct
@@ -105,8 +104,13 @@ def rules() -> list[Rule]:
 
 
 def _library():
-    name = ctypes.util.find_library("seccomp") or "libseccomp.so.2"
-    lib = ctypes.CDLL(name, use_errno=True)
+    try:  # the library's stable name first: ``find_library`` runs ``ldconfig`` in a subprocess, and
+        # importing ``subprocess`` imports ``threading``, whose fork hook every child would then run
+        lib = ctypes.CDLL("libseccomp.so.2", use_errno=True)
+    except OSError:
+        from ctypes import util
+
+        lib = ctypes.CDLL(util.find_library("seccomp") or "libseccomp.so.2", use_errno=True)
     lib.seccomp_init.restype = ctypes.c_void_p
     lib.seccomp_init.argtypes = [ctypes.c_uint32]
     lib.seccomp_release.argtypes = [ctypes.c_void_p]
