@@ -138,33 +138,23 @@ def test_groups_of_a_server_that_died_are_swept_by_the_next(groups):
     assert all(os.path.isdir(p) for p in groups.parents)  # a live server's group stays
 
 
-def test_the_jail_puts_each_child_in_a_leaf_and_removes_it(tmp_path):
-    from grader.sandbox.jail import Jail, Limits
+def in_a_server(tmp_path, check) -> None:
+    """Run ``check(jail)`` in a throwaway fork server (the jail's namespaces never touch this
+    process); it returns None when all is well, else what went wrong. Skips without a cgroup."""
+    from grader.sandbox.jail import Jail
 
     read_fd, write_fd = os.pipe()
     server = os.fork()
-    if server == 0:  # a throwaway server: the jail's namespaces never touch this process
+    if server == 0:
         result = b"?"
         try:
             j = Jail.for_server(uid=None, base=str(tmp_path), landlock=False, syscall_filter=False)
             if j.cgroups is None:
                 result = b"-"
             else:
-                limits = Limits(cpu_seconds=10, memory_bytes=2048 * MB, output_bytes=MB, processes=16)
-                child = os.fork()
-                if child == 0:
-                    j.enter(limits, workdir=str(tmp_path))
-                    signal.pause()
-                time.sleep(0.3)
-                leaf = j.cgroups.leaf(child)[0]
-                joined = cgroup._pids(leaf + "/cgroup.procs") == [child]
-                exceeded = j.memory_exceeded(child)
-                j.reap(child)  # kills the leaf and reaps the child, as the server does after each child
-                gone = not any(os.path.exists(p) for p in j.cgroups.leaf(child))
-                described = [a for a in j.active if a.startswith("cgroup v")]
+                wrong = check(j)
                 j.close()
-                ok = joined and exceeded is None and gone and len(described) == 1
-                result = b"y" if ok else repr((joined, exceeded, gone, j.active)).encode()
+                result = b"y" if wrong is None else repr(wrong).encode()
         except BaseException as e:
             result = repr(e).encode()
         finally:
@@ -176,77 +166,78 @@ def test_the_jail_puts_each_child_in_a_leaf_and_removes_it(tmp_path):
     if result == b"-":
         pytest.skip("no cgroup here")
     assert result == b"y", result
+
+
+def test_the_jail_puts_each_child_in_a_leaf_and_removes_it(tmp_path):
+    from grader.sandbox.jail import Limits
+
+    def check(j):
+        limits = Limits(cpu_seconds=10, memory_bytes=2048 * MB, output_bytes=MB, processes=16)
+        child = os.fork()
+        if child == 0:
+            j.enter(limits, workdir=str(tmp_path))
+            signal.pause()
+        time.sleep(0.3)
+        leaf = j.cgroups.leaf(child)[0]
+        joined = cgroup._pids(leaf + "/cgroup.procs") == [child]
+        exceeded = j.memory_exceeded(child)
+        j.reap(child)  # kills the leaf and reaps the child, as the server does after each child
+        gone = not any(os.path.exists(p) for p in j.cgroups.leaf(child))
+        described = [a for a in j.active if a.startswith("cgroup v")]
+        ok = joined and exceeded is None and gone and len(described) == 1
+        return None if ok else (joined, exceeded, gone, j.active)
+    in_a_server(tmp_path, check)
 
 
 def test_the_next_child_reuses_an_emptied_leaf_and_sees_only_its_own_oom_and_processes(tmp_path):
     """A leaf is made once and reused (``prepare``/``forked``): each child's OOM count starts
     from zero, and a process a child leaves running is seen (``leftovers``) and then killed."""
-    from grader.sandbox.jail import Jail, Limits
+    from grader.sandbox.jail import Limits
 
-    read_fd, write_fd = os.pipe()
-    server = os.fork()
-    if server == 0:  # a throwaway server: the jail's namespaces never touch this process
-        result = b"?"
-        try:
-            j = Jail.for_server(uid=None, base=str(tmp_path), landlock=False, syscall_filter=False)
-            if j.cgroups is None:
-                result = b"-"
-            else:
-                limits = Limits(cpu_seconds=10, memory_bytes=384 * MB, output_bytes=MB, processes=16)
-                ready_r, ready_w = os.pipe()
+    limits = Limits(cpu_seconds=10, memory_bytes=384 * MB, output_bytes=MB, processes=16)
+    ready_r, ready_w = os.pipe()
 
-                def child(job) -> int:
-                    j.before_fork(limits)
-                    pid = os.fork()
-                    if pid == 0:
-                        j.cgroups.join(limits.memory_bytes, limits.processes)  # what ``Jail.enter`` does first
-                        job()
-                        os.write(ready_w, b"!")
-                        signal.pause()
-                    j.forked(pid)
-                    assert select.select([ready_r], [], [], 30)[0] and os.read(ready_r, 1) == b"!"
-                    return pid
+    def leave_one_running():
+        if os.fork() == 0:
+            signal.pause()
 
-                def leave_one_running():
-                    if os.fork() == 0:
-                        signal.pause()
+    def overflow():  # one of two processes of the child's is stopped by the OOM killer
+        holders = []
+        for _ in range(2):
+            if (pid := os.fork()) == 0:
+                with open("/proc/self/oom_score_adj", "w") as f:
+                    f.write("1000")  # the victim, not the child (which has the test's pages too)
+                hold(192 * MB)  # over the cap together
+            holders.append(pid)
+        stopped, _ = os.wait()
+        for pid in set(holders) - {stopped}:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
 
-                def overflow():  # one of two processes of the child's is stopped by the OOM killer
-                    holders = []
-                    for _ in range(2):
-                        if (pid := os.fork()) == 0:
-                            with open("/proc/self/oom_score_adj", "w") as f:
-                                f.write("1000")  # the victim, not the child (which has the test's pages too)
-                            hold(192 * MB)  # over the cap together
-                        holders.append(pid)
-                    stopped, _ = os.wait()
-                    for pid in set(holders) - {stopped}:
-                        os.kill(pid, signal.SIGKILL)
-                        os.waitpid(pid, 0)
+    def check(j):
+        def child(job) -> int:
+            j.before_fork(limits)
+            pid = os.fork()
+            if pid == 0:
+                j.cgroups.join(limits.memory_bytes, limits.processes)  # what ``Jail.enter`` does first
+                job()
+                os.write(ready_w, b"!")
+                signal.pause()
+            j.forked(pid)
+            assert select.select([ready_r], [], [], 30)[0] and os.read(ready_r, 1) == b"!"
+            return pid
 
-                seen = []
-                for job in (overflow, lambda: None, leave_one_running, lambda: None):
-                    pid = child(job)
-                    seen.append((j.cgroups.leaf(pid)[0], j.memory_exceeded(pid), j.leftovers(pid)))
-                    os.kill(pid, signal.SIGKILL)
-                    os.waitpid(pid, 0)
-                    j.reap(pid)
-                j.close()
-                leaves = {leaf for leaf, _, _ in seen}
-                ok = (len(leaves) == 1 and [m for _, m, _ in seen] == [384, None, None, None]
-                      and [n for _, _, n in seen] == [0, 0, 1, 0])
-                result = b"y" if ok else repr(seen).encode()
-        except BaseException as e:
-            result = repr(e).encode()
-        finally:
-            os.write(write_fd, result)
-            os._exit(0)
-    os.close(write_fd)
-    result = os.read(read_fd, 1000)
-    os.waitpid(server, 0)
-    if result == b"-":
-        pytest.skip("no cgroup here")
-    assert result == b"y", result
+        seen = []
+        for job in (overflow, lambda: None, leave_one_running, lambda: None):
+            pid = child(job)
+            seen.append((j.cgroups.leaf(pid)[0], j.memory_exceeded(pid), j.leftovers(pid)))
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            j.reap(pid)
+        ok = (len({leaf for leaf, _, _ in seen}) == 1 and [m for _, m, _ in seen] == [384, None, None, None]
+              and [n for _, _, n in seen] == [0, 0, 1, 0])
+        return None if ok else seen
+    in_a_server(tmp_path, check)
 
 
 def test_v2_is_found_where_its_controllers_can_be_handed_down(tmp_path, monkeypatch):
