@@ -18,10 +18,14 @@ import re
 import struct
 import zlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from course.keraslike import KerasLikeModel
+
+if TYPE_CHECKING:  # imported where it is used: zipfile imports threading (see ``_zip``)
+    import zipfile
 
 MAX_BYTES = 256 * 2**20
 MAX_DEPTH = 32

@@ -95,6 +95,7 @@ class Cgroups:
     leaves: dict[int, "Leaf"] = field(default_factory=dict)
     """the leaf of each child that joined a prepared one, by pid"""
     made: int = 0
+    """leaves this process has made so far (each gets a name of its own)"""
 
     @classmethod
     def create(cls, name: str) -> "Cgroups | None":

@@ -417,8 +417,8 @@ class Jail:
         """How many live processes a child that is still running has started (its descendants,
         and orphans the server adopted); checked after each function it grades, so the usual
         answer (none) costs one small read of its cgroup leaf, or two of /proc."""
-        if self.cgroups is not None and self.cgroups.processes(child) == [child]:
-            return 0  # whatever it started is in its leaf, and cannot leave it
+        if self.cgroups is not None and self.uid is not None and self.cgroups.processes(child) == [child]:
+            return 0  # whatever it started is in its leaf, which a child of another uid cannot leave
         found = (_children(child) | _children()) - keep - {child}
         return len(_live(_descendants(found))) if found else 0
 
