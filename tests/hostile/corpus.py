@@ -73,6 +73,49 @@ class Hostile:
             samples.write_py(folder, ASSIGNMENT, sources)
 
 
+def memory_across_processes(*, helper_mb: int, enough_mb: int) -> str:
+    """A ``sigmoid`` that, on its first call, has ten helper processes each hold ``helper_mb``
+    (far under the per-process limit) and answers right only if together they held
+    ``enough_mb``: memory must be capped per submission, not per process."""
+    return f"""
+        def sigmoid(z):
+            import ctypes, os, signal
+            out = np.exp(-np.logaddexp(0.0, -np.asarray(z, dtype=np.float64)))
+            right = float(out) if out.ndim == 0 else out
+            if "held" not in sigmoid.__dict__:  # once, then answer every case
+                libc = ctypes.CDLL(None, use_errno=True)
+                libc.mmap.restype = ctypes.c_void_p
+                libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+                size = {helper_mb} * 2**20
+                helpers, (ready_r, ready_w) = [], os.pipe()
+                for _ in range(10):
+                    try:
+                        pid = os.fork()
+                    except OSError:
+                        break
+                    if pid == 0:
+                        status = b"x"
+                        try:
+                            block = libc.mmap(None, size, 3, 0x8022, -1, 0)  # private, anonymous, populated
+                            if block and block != 2**64 - 1:
+                                status = b"!"
+                        finally:
+                            os.write(ready_w, status)
+                            if status == b"!":
+                                signal.pause()
+                            os._exit(0)
+                    helpers.append(pid)
+                answers = b""
+                while len(answers) < len(helpers):
+                    answers += os.read(ready_r, 64)
+                for pid in helpers:
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                sigmoid.held = answers.count(b"!") * size
+            return right if sigmoid.held >= {enough_mb} * 2**20 else -1.0
+        """
+
+
 def _file(name: str, data: bytes) -> Callable[[Path, Context], None]:
     def build(folder: Path, ctx: Context) -> None:
         (folder / name).write_bytes(data)
@@ -766,43 +809,9 @@ CASES: list[Hostile] = [
             sent, _ = _syscall(44, sock, b"udp hello", 9, 0, address, 16) if sock >= 0 else (-1, 0)  # sendto
             return right if sent == 9 else -1.0
         """}),
-    Hostile("memory_across_processes", "resources", ("sigmoid",), {"sigmoid": """
-        def sigmoid(z):
-            import ctypes, os, signal
-            out = np.exp(-np.logaddexp(0.0, -np.asarray(z, dtype=np.float64)))
-            right = float(out) if out.ndim == 0 else out
-            if "held" not in sigmoid.__dict__:  # once, then answer every case
-                libc = ctypes.CDLL(None, use_errno=True)
-                libc.mmap.restype = ctypes.c_void_p
-                libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
-                size = 256 * 2**20  # each helper far under the per-process limit; 2.5 GB together
-                helpers, (ready_r, ready_w) = [], os.pipe()
-                for _ in range(10):
-                    try:
-                        pid = os.fork()
-                    except OSError:
-                        break
-                    if pid == 0:
-                        status = b"x"
-                        try:
-                            block = libc.mmap(None, size, 3, 0x8022, -1, 0)  # private, anonymous, populated
-                            if block and block != 2**64 - 1:
-                                status = b"!"
-                        finally:
-                            os.write(ready_w, status)
-                            if status == b"!":
-                                signal.pause()
-                            os._exit(0)
-                    helpers.append(pid)
-                answers = b""
-                while len(answers) < len(helpers):
-                    answers += os.read(ready_r, 64)
-                for pid in helpers:
-                    os.kill(pid, signal.SIGKILL)
-                    os.waitpid(pid, 0)
-                sigmoid.held = answers.count(b"!") * size
-            return right if sigmoid.held >= 2.5 * 2**30 else -1.0
-        """}, reason=r"memory limit: \d+ MB|longer than"),  # filling 2 GB may outlast the 2 s timeout here
+    Hostile("memory_across_processes", "resources", ("sigmoid",),  # 256 MB each, 2.5 GB together
+            {"sigmoid": memory_across_processes(helper_mb=256, enough_mb=2560)},
+            reason=r"memory limit: \d+ MB|longer than"),  # filling 2 GB may outlast the 2 s timeout here
     Hostile("thread_bomb", "resources", ("weighted_input",), {"weighted_input": """
         def weighted_input(a, w, b):
             import threading

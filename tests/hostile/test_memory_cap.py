@@ -8,6 +8,8 @@ timeout generous, so the message must be the memory limit's.
 from __future__ import annotations
 
 import os
+import sys
+import textwrap
 
 import pytest
 
@@ -18,6 +20,7 @@ from grader.sandbox.cgroup import Cgroups
 from grader.sandbox.client import Sandbox, decode_reply
 from grader.submissions import Submission
 
+corpus = sys.modules["hostile_corpus"]  # loaded by conftest.py
 MB = 2**20
 LIMITS = {"memory": 512 * MB, "output": MB, "processes": 16}
 
@@ -34,40 +37,7 @@ def _cgroups_here() -> bool:
 
 pytestmark = pytest.mark.skipif(not _cgroups_here(), reason="needs root and a cgroup (v1 or v2) with memory and pids")
 
-ATTACK = '''
-def sigmoid(z):
-    import ctypes, os, signal
-    out = np.exp(-np.logaddexp(0.0, -np.asarray(z, dtype=np.float64)))
-    right = float(out) if out.ndim == 0 else out
-    if "held" not in sigmoid.__dict__:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.mmap.restype = ctypes.c_void_p
-        libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
-        size = 96 * 2**20  # ten helpers of 96 MB: 960 MB together, each far under 512 MB
-        helpers, (ready_r, ready_w) = [], os.pipe()
-        for _ in range(10):
-            pid = os.fork()
-            if pid == 0:
-                status = b"x"
-                try:
-                    block = libc.mmap(None, size, 3, 0x8022, -1, 0)
-                    if block and block != 2**64 - 1:
-                        status = b"!"
-                finally:
-                    os.write(ready_w, status)
-                    if status == b"!":
-                        signal.pause()
-                    os._exit(0)
-            helpers.append(pid)
-        answers = b""
-        while len(answers) < len(helpers):
-            answers += os.read(ready_r, 64)
-        for pid in helpers:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        sigmoid.held = answers.count(b"!") * size
-    return right if sigmoid.held >= 900 * 2**20 else -1.0
-'''
+ATTACK = textwrap.dedent(corpus.memory_across_processes(helper_mb=96, enough_mb=900))  # 960 MB together
 
 
 def test_processes_that_together_exceed_the_cap_cost_only_their_function(tmp_path, leftover_check):
