@@ -14,14 +14,20 @@ def random_network(activations, sizes=(784, 16, 16, 10), seed=0):
     return weights, biases, list(activations)
 
 
-def keras_layers(weights, biases, activations, x):
-    """Every layer's outputs from a real keras.Sequential holding the same weights."""
+def keras_model(weights, biases, activations):
+    """A real keras.Sequential holding the same weights."""
     k = keras()
     model = k.Sequential([k.Input(shape=(784,))] + [k.layers.Dense(W.shape[0], activation=a)
                                                      for W, a in zip(weights, activations)])
     for layer, W, b in zip(model.layers, weights, biases):
         layer.set_weights([W.T, b])  # Keras kernel = W.T
-    probe = k.Model(model.inputs[0], [layer.output for layer in model.layers])
+    return model
+
+
+def keras_layers(weights, biases, activations, x):
+    """Every layer's outputs from a real keras.Sequential holding the same weights."""
+    model = keras_model(weights, biases, activations)
+    probe = keras().Model(model.inputs[0], [layer.output for layer in model.layers])
     return [np.asarray(o, dtype=np.float64) for o in probe(x.astype(np.float32))]
 
 
@@ -45,11 +51,7 @@ def test_the_default_network_is_the_pretrained_one():
 
 def test_a_real_keras_model_is_read_by_its_layers():
     weights, biases, activations = random_network(("relu", "sigmoid", "softmax"))
-    k = keras()
-    model = k.Sequential([k.Input(shape=(784,))] + [k.layers.Dense(W.shape[0], activation=a)
-                                                     for W, a in zip(weights, activations)])
-    for layer, W, b in zip(model.layers, weights, biases):
-        layer.set_weights([W.T, b])
+    model = keras_model(weights, biases, activations)
     network = from_model(model)
     assert network.activations == tuple(activations)
     for W, ours in zip(weights, network.weights):
@@ -103,11 +105,7 @@ def test_an_npz_of_another_layout_is_refused_listing_what_it_holds(tmp_path):
 
 def test_a_saved_keras_file_is_read_without_tensorflow_and_computes_what_keras_computes(tmp_path):
     weights, biases, activations = random_network(("sigmoid", "sigmoid", "softmax"))
-    k = keras()
-    model = k.Sequential([k.Input(shape=(784,))] + [k.layers.Dense(W.shape[0], activation=a)
-                                                     for W, a in zip(weights, activations)])
-    for layer, W, b in zip(model.layers, weights, biases):
-        layer.set_weights([W.T, b])
+    model = keras_model(weights, biases, activations)
     model.save(tmp_path / "digits.keras")
     network = from_keras_file(tmp_path / "digits.keras")
     assert network.activations == tuple(activations)
