@@ -389,14 +389,22 @@ def a4_run(tmp: Path, args) -> str:
     return "\n".join(lines)
 
 
-def print_py(graded: dict, wrong: dict, a4: str) -> None:
-    """The table for a run of the .py classes alone (``--notebooks 0``)."""
-    mib = lambda r: f"{r.peak_rss / 2**20:.0f} / {r.peak_pss / 2**20:.0f}"  # noqa: E731
+def mib(run) -> str:
+    return f"{run.peak_rss / 2**20:.0f} / {run.peak_pss / 2**20:.0f}"
+
+
+def print_table(graded: dict, wrong: dict, more: list[list[str]] = ()) -> None:
+    """One row per ``grader grade`` run (and the ``more`` rows, e.g. nbgrader's)."""
     rows = [[f"grader grade, {label}", str(g.n), f"{g.run.wall:.1f}", f"{g.n / g.run.wall:.1f}", f"{g.rate:.0f}",
              f"{g.cpu_ms:.1f}", mib(g.run), str(wrong[label])] for label, g in graded.items()]
     print()
     print(report.table(["command", "submissions", "wall s", "subs/s whole command", "subs/s grading",
-                        "CPU ms/sub", "peak MiB RSS / PSS", "wrong scores"], rows))
+                        "CPU ms/sub", "peak MiB RSS / PSS", "wrong scores"], rows + list(more)))
+
+
+def print_py(graded: dict, wrong: dict, a4: str) -> None:
+    """The table for a run of the .py classes alone (``--notebooks 0``)."""
+    print_table(graded, wrong)
     for label, g in graded.items():
         print(f"   CPU ms/sub, {label}: {g.cpu_parts}")
     print(a4)
@@ -467,14 +475,8 @@ def main(argv=None) -> None:
             shutil.rmtree(tmp, ignore_errors=True)
 
     nbgrader_rate = len(chosen) / auto.wall
-    mib = lambda r: f"{r.peak_rss / 2**20:.0f} / {r.peak_pss / 2**20:.0f}"  # noqa: E731
-    rows = [[f"grader grade, {label}", str(g.n), f"{g.run.wall:.1f}", f"{g.n / g.run.wall:.1f}", f"{g.rate:.0f}",
-             f"{g.cpu_ms:.1f}", mib(g.run), str(wrong[label])] for label, g in graded.items()]
-    rows.append(["nbgrader autograde, .ipynb", str(len(chosen)), f"{auto.wall:.1f}", f"{nbgrader_rate:.2f}", "",
-                 f"{1000 * auto.cpu / len(chosen):.0f}", mib(auto), ""])
-    print()
-    print(report.table(["command", "submissions", "wall s", "subs/s whole command", "subs/s grading",
-                        "CPU ms/sub", "peak MiB RSS / PSS", "wrong scores"], rows))
+    print_table(graded, wrong, [["nbgrader autograde, .ipynb", str(len(chosen)), f"{auto.wall:.1f}",
+                                 f"{nbgrader_rate:.2f}", "", f"{1000 * auto.cpu / len(chosen):.0f}", mib(auto), ""]])
     print()
     print("subs/s grading: from the Keras references being ready to the last result (printed by grader grade);")
     print("CPU ms/sub: grading CPU per submission on this machine, Keras aside (printed by grader grade);")
