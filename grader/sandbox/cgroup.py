@@ -308,13 +308,16 @@ class Cgroups:
         """Kill what is left in child ``pid``'s leaf; keep the leaf for the next child if it is
         empty now, else remove it."""
         leaf = self.leaves.pop(pid, None)
-        self.kill(pid) if leaf is None else self._kill(leaf.paths)
-        if leaf is not None and not _pids(leaf.paths[0] + "/cgroup.procs"):
-            self.spare.append(leaf)
-            return
-        if leaf is not None:
+        if leaf is None:
+            self.kill(pid)
+            paths = self.leaf(pid)
+        else:  # read again only if something was alive: usually nothing was, and it is empty already
+            if not self._kill(leaf.paths) or not _pids(leaf.paths[0] + "/cgroup.procs"):
+                self.spare.append(leaf)
+                return
             leaf.close()
-        for path in leaf.paths if leaf is not None else self.leaf(pid):
+            paths = leaf.paths
+        for path in paths:
             _rmdir(path, wait=0.5)
 
     def close(self) -> None:
