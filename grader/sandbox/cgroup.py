@@ -44,8 +44,16 @@ def _write(path: str, text: str) -> None:
 
 
 def _read(path: str) -> str:
-    with open(path, "rb") as f:
-        return f.read().decode()
+    """A small kernel file's text: read after every stage of every child, so with three system
+    calls rather than a file object's seven."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        parts = []
+        while chunk := os.read(fd, 4096):
+            parts.append(chunk)
+        return b"".join(parts).decode()
+    finally:
+        os.close(fd)
 
 
 def _mounts() -> list[tuple[str, str, set[str]]]:

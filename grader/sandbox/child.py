@@ -13,6 +13,8 @@ from grader.sandbox.processes import kill, killpg
 
 MAX_RESULT_BYTES = 64 * 2**20
 """the most one function's results may take"""
+PIPE_BYTES = 64 * 2**10
+"""what a pipe holds (Linux's default); the most one read of a child's pipe can return"""
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -102,18 +104,23 @@ class Child:
             if not spec.get("inject_file"):
                 os.write(self.control_w, HEADER.pack(0))
                 return
-            with open(spec["inject_file"], "rb") as f:
-                size = os.fstat(f.fileno()).st_size
+            fd = os.open(spec["inject_file"], os.O_RDONLY | os.O_CLOEXEC)  # no file object: 3 calls, not 6
+            try:
+                size = os.fstat(fd).st_size
                 os.write(self.control_w, HEADER.pack(size))
                 sent = 0
                 while sent < size:
-                    sent += os.sendfile(self.control_w, f.fileno(), sent, size - sent)
+                    sent += os.sendfile(self.control_w, fd, sent, size - sent)
+            finally:
+                os.close(fd)
         except (BlockingIOError, BrokenPipeError):
             pass
 
     def _read(self) -> bool:
         try:
-            chunk = os.read(self.fd, 1 << 20)
+            # a pipe holds 64 KiB: asking for more only makes ``os.read`` map, shrink and unmap a
+            # buffer of that size each time (three system calls and fresh pages, per stage)
+            chunk = os.read(self.fd, PIPE_BYTES)
         except BlockingIOError:
             return False
         if not chunk:
