@@ -12,6 +12,7 @@ never run in them).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import queue
@@ -196,6 +197,9 @@ def serve(needs: list[tuple[str, ...]], index: int, stdin, stdout) -> None:
         worker.configure(Plan.from_plain(codec.decode(data)))
         if worker.feedback_options.get("pictures", True):
             pictures.warm()  # now, while every worker starts, not in the middle of grading
+        # What this process holds for the whole run (modules, matplotlib, the plan) is never
+        # garbage: frozen, the collector's full passes stop walking it for every submission.
+        gc.freeze()
         from grader.sandbox.client import PROTECTIONS
 
         write_frame(stdout, json.dumps({"ready": True, "sandbox": PROTECTIONS}).encode())
