@@ -31,6 +31,7 @@ from grader.grading.judging import Finished, finish as render
 from grader.plan import Plan
 from grader.quiet import QUIET_ENV
 from grader.results import StudentResult
+from grader.sandbox.client import ONE_THREAD_ENV
 from grader.sandbox.frames import read_frame, write_frame
 from grader.sandbox.processes import end
 from grader.submissions import Submission
@@ -60,8 +61,9 @@ class WorkerProcess:
         self.log = tempfile.TemporaryFile()
         cmd = [sys.executable, "-m", "grader.grading.pool", "--index", str(index),
                "--needs", json.dumps([list(n) for n in needs])]
+        # one worker per core: no BLAS threads of its own (as Dask does for its workers)
         self.process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
-                                        bufsize=0, env={**os.environ, **QUIET_ENV})
+                                        bufsize=0, env={**os.environ, **QUIET_ENV, **ONE_THREAD_ENV})
         self.outstanding: dict[str, tuple[Submission, str, int]] = {}
         """student -> (submission, fingerprint, tries) sent and not finished yet"""
         self.cpu = {}

@@ -50,11 +50,15 @@ class SandboxDied(RuntimeError):
     """The fork server itself stopped (a grader fault, never a submission's doing)."""
 
 
+ONE_THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+"""for a process that is one of many, one per core: its BLAS starts no threads of its own (which
+would compete with the other processes for the cores, and a fork server must have no threads)"""
+
+
 def server_env() -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COV_"))}
     env.update(QUIET_ENV)
-    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MPLBACKEND="Agg",
-               PYTHONDONTWRITEBYTECODE="1")
+    env.update(ONE_THREAD_ENV, MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1")
     return env
 
 
