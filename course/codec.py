@@ -93,26 +93,38 @@ def _flatten(value) -> tuple[dict, dict[str, np.ndarray]]:
 
 def encode(value, *, max_bytes: int = MAX_BYTES) -> bytes:
     """Encode a value tree as npz bytes. Values that are not plain data become ``Unsupported``."""
+    return b"".join(encode_parts(value, max_bytes=max_bytes))
+
+
+def encode_parts(value, *, max_bytes: int = MAX_BYTES) -> list[bytes]:
+    """``encode``'s bytes in pieces, for a writer that sends them without joining them (a
+    sandboxed child writing a megabyte of results would otherwise copy it twice more)."""
     tree, arrays = _flatten(value)
-    members = {"tree.npy": _npy(np.frombuffer(json.dumps(tree).encode(), dtype=np.uint8))}
-    members.update((f"{key}.npy", _npy(arr)) for key, arr in arrays.items())
-    data = _zip(members)
-    if len(data) > max_bytes:
-        raise CodecError(f"encoded value is {len(data):,} bytes, more than the {max_bytes:,} allowed")
-    return data
+    members = {"tree.npy": _npy_parts(np.frombuffer(json.dumps(tree).encode(), dtype=np.uint8))}
+    members.update((f"{key}.npy", _npy_parts(arr)) for key, arr in arrays.items())
+    parts = _zip(members)
+    size = sum(len(p) for p in parts)
+    if size > max_bytes:
+        raise CodecError(f"encoded value is {size:,} bytes, more than the {max_bytes:,} allowed")
+    return parts
 
 
 def _npy(arr: np.ndarray) -> bytes:
     """``arr`` as the bytes of an ``.npy`` file (format 1.0, as ``np.save`` writes it)."""
+    return b"".join(_npy_parts(arr))
+
+
+def _npy_parts(arr: np.ndarray) -> list[bytes]:
+    """``_npy`` in two parts: the header, and the array's bytes."""
     fortran = arr.flags.f_contiguous and not arr.flags.c_contiguous
     header = f"{{'descr': {arr.dtype.str!r}, 'fortran_order': {fortran}, 'shape': {arr.shape!r}, }}".encode()
     pad = -(len(_NPY_MAGIC) + 2 + len(header) + 1) % 64  # data starts 64-byte aligned
     if len(header) + pad + 1 > 65535:  # a header this long needs format 2.0
         out = io.BytesIO()
         np.lib.format.write_array(out, arr, allow_pickle=False)
-        return out.getvalue()
-    return b"".join([_NPY_MAGIC, (len(header) + pad + 1).to_bytes(2, "little"), header, b" " * pad, b"\n",
-                     arr.tobytes(order="F" if fortran else "C")])
+        return [out.getvalue()]
+    return [b"".join([_NPY_MAGIC, (len(header) + pad + 1).to_bytes(2, "little"), header, b" " * pad, b"\n"]),
+            arr.tobytes(order="F" if fortran else "C")]
 
 
 _LOCAL = struct.Struct("<4s5H3L2H")
@@ -120,33 +132,35 @@ _CENTRAL = struct.Struct("<4s6H3L5H2L")
 _END = struct.Struct("<4s4H2LH")
 
 
-def _zip(members: dict[str, bytes]) -> bytes:
+def _zip(members: dict[str, list[bytes]]) -> list[bytes]:
     """An uncompressed ZIP archive of ``members`` (what ``np.savez`` writes, without its overhead).
 
     Read back with ``zipfile``; archives bigger than 4 GB (ZIP64) are refused by ``MAX_BYTES``
     long before, and go through ``zipfile`` here all the same.
     """
-    if sum(len(d) for d in members.values()) > 2**31:
+    if sum(len(p) for pieces in members.values() for p in pieces) > 2**31:
         import zipfile  # here only: it imports threading, whose fork hook every sandboxed child would run
 
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
-            for name, data in members.items():
-                zf.writestr(name, data)
-        return buf.getvalue()
+            for name, pieces in members.items():
+                zf.writestr(name, b"".join(pieces))
+        return [buf.getvalue()]
     parts, central, offset = [], [], 0
-    for name, data in members.items():
+    for name, pieces in members.items():
         raw = name.encode()
-        crc = zlib.crc32(data)
+        crc, size = 0, 0
+        for piece in pieces:
+            crc, size = zlib.crc32(piece, crc), size + len(piece)
         # version 20, no flags, stored, DOS time/date 1980-01-01 00:00
-        local = _LOCAL.pack(b"PK\x03\x04", 20, 0, 0, 0, 0x21, crc, len(data), len(data), len(raw), 0)
-        central.append(_CENTRAL.pack(b"PK\x01\x02", 20, 20, 0, 0, 0, 0x21, crc, len(data), len(data),
+        local = _LOCAL.pack(b"PK\x03\x04", 20, 0, 0, 0, 0x21, crc, size, size, len(raw), 0)
+        central.append(_CENTRAL.pack(b"PK\x01\x02", 20, 20, 0, 0, 0, 0x21, crc, size, size,
                                      len(raw), 0, 0, 0, 0, 0o600 << 16, offset) + raw)
-        parts += [local, raw, data]
-        offset += len(local) + len(raw) + len(data)
+        parts += [local + raw, *pieces]
+        offset += len(local) + len(raw) + size
     directory = b"".join(central)
     end = _END.pack(b"PK\x05\x06", 0, 0, len(central), len(central), len(directory), offset, 0)
-    return b"".join([*parts, directory, end])
+    return [*parts, directory + end]
 
 
 def plain(value, *, max_bytes: int = MAX_BYTES):
@@ -179,8 +193,8 @@ def _safe_describe(v) -> str:
     return f"a subclass of {base}" if base and base != "object" else ""
 
 
-def decode(data: bytes, *, max_bytes: int = MAX_BYTES):
-    """Decode bytes from ``encode`` without running any code from them.
+def decode(data: bytes | memoryview, *, max_bytes: int = MAX_BYTES):
+    """Decode bytes from ``encode`` (or a view of them) without running any code from them.
 
     Raises:
         CodecError: the bytes are not a well-formed encoded value or exceed ``max_bytes``.
@@ -238,7 +252,7 @@ def _plain_members(data: bytes) -> list[tuple[str, bytes]] | None:
                     or data[offset + _LOCAL.size:begin] != name or len(raw) != usize or begin + usize > cd_start
                     or zlib.crc32(raw) != crc):
                 return None
-            members.append((name.decode(), raw))
+            members.append((str(name, "utf-8"), raw))  # ``name`` may be a view (``data`` a memoryview)
         return members if pos == end else None
     except (struct.error, UnicodeDecodeError):
         return None

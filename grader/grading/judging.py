@@ -60,9 +60,9 @@ class Finished:
     def unpack(cls, frame: bytes) -> tuple["Finished", dict]:
         """The ``Finished`` in a ``pack`` frame, and the header (for ``extra``)."""
         meta, (results, page, instructor) = unpack_envelope(frame)
-        text = results.decode("utf-8", "surrogateescape")
-        done = cls(meta["student"], json.loads(text), text, page.decode("utf-8", "surrogateescape"), meta["row"],
-                   instructor.decode("utf-8", "surrogateescape") if meta["instructor"] else None, float(meta["cpu"]))
+        text = str(results, "utf-8", "surrogateescape")
+        done = cls(meta["student"], json.loads(text), text, str(page, "utf-8", "surrogateescape"), meta["row"],
+                   str(instructor, "utf-8", "surrogateescape") if meta["instructor"] else None, float(meta["cpu"]))
         return done, meta
 
 

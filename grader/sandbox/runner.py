@@ -298,7 +298,7 @@ def child_main(job: dict, result_fd: int, workdir: str, jail: Jail, control_fd: 
             del sent, sources  # a correct callee must not outlive its caller's grading
             _restore(machinery)
             _flush()
-            write_fd(result_fd, codec.encode(result))
+            write_fd(result_fd, codec.encode_parts(result))
     except BaseException:
         status = 70
     finally:
@@ -338,7 +338,7 @@ def rehearse(functions: list[dict], folder: str, rounds: int = 12) -> None:
             _restore(machinery)
             write_fd(devnull, codec.encode({"notes": notes, "fatal": None}))
             for spec in specs:
-                write_fd(devnull, codec.encode(grade_function(namespace, spec, {})))
+                write_fd(devnull, codec.encode_parts(grade_function(namespace, spec, {})))
                 _restore(machinery)
     finally:
         os.close(devnull)

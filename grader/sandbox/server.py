@@ -16,7 +16,7 @@ reads length-prefixed frames on stdin:
   group (``functions``, ``limits`` and ``load_timeout`` may be given inline instead, then as
   ``course.codec``),
 
-and answers each with one frame on stdout, an envelope (``frames.pack_envelope``): a JSON header
+and answers each with one frame on stdout, an envelope (``frames.envelope``, written in parts): a JSON header
 ``{"status", "detail", "id", "load": {status, detail, seconds, cpu}, "functions": [{name, status,
 detail, seconds, cpu}], "output", "seconds", "children", "cpu" (the children's CPU seconds),
 "server_cpu" (this server's, so far)}`` followed by the child's raw frames (the load frame,
@@ -51,7 +51,7 @@ from course import codec
 from grader.quiet import stderr_silenced
 from grader.sandbox import runner
 from grader.sandbox.child import MAX_RESULT_BYTES, Child
-from grader.sandbox.frames import HEADER, pack_envelope, read_frame, write_frame  # noqa: F401  (re-exported)
+from grader.sandbox.frames import HEADER, envelope, pack_envelope, read_frame, write_frame  # noqa: F401  (re-exported)
 from grader.sandbox.jail import Jail, die_with
 from grader.sandbox.processes import describe_exit, kill, tmp
 from grader.sandbox.reach import SandboxSetupError
@@ -164,7 +164,7 @@ class Server:
         self.groups: dict[str, dict] = {}
         self.zygote: Zygote | None = None
 
-    def handle(self, message: dict) -> bytes:
+    def handle(self, message: dict) -> bytes | list[bytes]:
         op = message.get("op")
         if op == "configure":
             self.groups[message.get("group") or ""] = {k: message[k] for k in ("functions", "limits", "load_timeout")
@@ -174,7 +174,7 @@ class Server:
                 preload_readers()
             runner.rehearse(message.get("functions") or [], self.base)
             gc.freeze()  # the configuration too: a child's collections never walk it
-            return pack_envelope({"status": "ok", "detail": "", "jail": self.jail.active,
+            return envelope({"status": "ok", "detail": "", "jail": self.jail.active,
                                   "missing": self.jail.missing()}, [])
         if op == "grade":
             if self.lazy and _mentions(message["submission"], self.lazy):
@@ -182,9 +182,9 @@ class Server:
             return self.grade(message)
         if op == "probe":
             return self.probe(message)
-        return pack_envelope({"status": "error", "detail": f"unknown request {op!r}"}, [])
+        return envelope({"status": "error", "detail": f"unknown request {op!r}"}, [])
 
-    def grade_in_zygote(self, message: dict) -> bytes:
+    def grade_in_zygote(self, message: dict) -> bytes | list[bytes]:
         for _ in range(2):  # a zygote that died is replaced once
             if self.zygote is None:
                 self.zygote = Zygote(self)
@@ -192,7 +192,7 @@ class Server:
             if reply is not None:
                 return reply
             self.stop_zygote()
-        return pack_envelope({"status": "error", "detail": "the sandbox's zygote stopped unexpectedly"}, [])
+        return envelope({"status": "error", "detail": "the sandbox's zygote stopped unexpectedly"}, [])
 
     def stop_zygote(self) -> None:
         if self.zygote is not None:
@@ -203,7 +203,7 @@ class Server:
         """Children that are part of the server, not leftovers of a submission."""
         return {self.zygote.pid} if self.zygote else set()
 
-    def grade(self, message: dict) -> bytes:
+    def grade(self, message: dict) -> list[bytes]:
         if self.single_threaded and threads() != 1:
             raise RuntimeError(f"this process has {threads()} threads; forking it now could hang the child")
         start = time.perf_counter()
@@ -259,9 +259,9 @@ class Server:
                 "seconds": time.perf_counter() - start, "children": n_children,
                 "cpu": _cpu(resource.getrusage(resource.RUSAGE_CHILDREN)) - _cpu(before),
                 "server_cpu": _cpu(resource.getrusage(resource.RUSAGE_SELF))}
-        return pack_envelope(meta, [load["frame"], *(blob for _, blob in results)])
+        return envelope(meta, [load["frame"], *(blob for _, blob in results)])
 
-    def probe(self, message: dict) -> bytes:
+    def probe(self, message: dict) -> list[bytes]:
         """Whether a confined child that runs no submission code can import ``modules`` and read
         ``files``; one frame, ``{name or path: "" or the error}`` (see ``runner.probe_main``)."""
         if self.single_threaded and threads() != 1:
@@ -282,7 +282,7 @@ class Server:
         detail = "" if status == "ok" else self._detail(status, float(message["timeout"]), child)
         self._end(child)
         self._clean(workdir)
-        return pack_envelope({"status": status, "detail": detail}, [frame or b""])
+        return envelope({"status": status, "detail": detail}, [frame or b""])
 
     def _stage(self, child: Child, timeout: float) -> tuple[bytes | None, str]:
         """The child's next frame and its status; ``left_running`` if the child has started
@@ -455,7 +455,7 @@ def serve(server: Server, stdin, stdout) -> None:
                 # a grade request is small JSON; a configuration carries arrays (codec)
                 reply = server.handle(json.loads(frame) if frame[:1] == b"{" else codec.decode(frame))
             except Exception as e:  # a grader bug, reported rather than hanging the parent
-                reply = pack_envelope({"status": "error", "detail": f"sandbox error: {type(e).__name__}: {e}"}, [])
+                reply = envelope({"status": "error", "detail": f"sandbox error: {type(e).__name__}: {e}"}, [])
             write_frame(stdout, reply)
     finally:
         server.stop_zygote()
@@ -465,7 +465,7 @@ def serve(server: Server, stdin, stdout) -> None:
 def refuse(why: str, stdin, stdout) -> None:
     """Answer every request with ``why`` (status ``refused``): this server cannot grade at all."""
     while read_frame(stdin) is not None:
-        write_frame(stdout, pack_envelope({"status": "refused", "detail": why}, []))
+        write_frame(stdout, envelope({"status": "refused", "detail": why}, []))
 
 
 def main(argv=None) -> None:
