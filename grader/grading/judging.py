@@ -30,12 +30,14 @@ class Finished:
     """``results/<student>.json``'s content (Gradescope's schema)"""
     results_text: str
     """that file's text, as it is written (made here, in a worker, not in the one ``grader grade`` process)"""
-    feedback: str
-    """``feedback/<student>.html``, pictures embedded"""
+    feedback: str | bytes
+    """``feedback/<student>.html``, pictures embedded (its UTF-8 bytes when it came over a pipe:
+    ``unpack`` never decodes a page only for ``grader grade`` to encode it again to write it)"""
     row: dict
     """the student's ``grades.csv`` row"""
-    instructor: str | None = None
-    """``instructor/<student>.html``, the instructor's copy (every hidden case in full), if written"""
+    instructor: str | bytes | None = None
+    """``instructor/<student>.html``, the instructor's copy (every hidden case in full), if written
+    (bytes as ``feedback``)"""
     cpu: float = 0.0
     """the CPU seconds the submission's sandboxed processes took"""
 
@@ -54,15 +56,16 @@ class Finished:
         meta = {"student": self.student, "row": self.row, "cpu": self.cpu, "instructor": self.instructor is not None,
                 **(extra or {})}
         pages = [self.results_text, self.feedback, self.instructor or ""]
-        return pack_envelope(meta, [page.encode("utf-8", "surrogateescape") for page in pages])
+        return pack_envelope(meta, [page if isinstance(page, bytes) else page.encode("utf-8", "surrogateescape")
+                                    for page in pages])
 
     @classmethod
     def unpack(cls, frame: bytes) -> tuple["Finished", dict]:
         """The ``Finished`` in a ``pack`` frame, and the header (for ``extra``)."""
         meta, (results, page, instructor) = unpack_envelope(frame)
         text = str(results, "utf-8", "surrogateescape")
-        done = cls(meta["student"], json.loads(text), text, str(page, "utf-8", "surrogateescape"), meta["row"],
-                   str(instructor, "utf-8", "surrogateescape") if meta["instructor"] else None, float(meta["cpu"]))
+        done = cls(meta["student"], json.loads(text), text, bytes(page), meta["row"],
+                   bytes(instructor) if meta["instructor"] else None, float(meta["cpu"]))
         return done, meta
 
 
