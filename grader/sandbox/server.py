@@ -51,7 +51,7 @@ from course import codec
 from grader.quiet import stderr_silenced
 from grader.sandbox import runner
 from grader.sandbox.child import MAX_RESULT_BYTES, Child
-from grader.sandbox.frames import HEADER, envelope, pack_envelope, read_frame, write_frame  # noqa: F401  (re-exported)
+from grader.sandbox.frames import envelope, read_frame, write_frame
 from grader.sandbox.jail import Jail, die_with
 from grader.sandbox.processes import describe_exit, kill, tmp
 from grader.sandbox.reach import SandboxSetupError
