@@ -6,6 +6,7 @@ replies exactly as ``grader grade`` does.
 import os
 import re
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from grader import samples
 from grader.grade import judge_reply
 from grader.plan import grading_order, public_plan
 from grader.sandbox.client import Sandbox, decode_reply
-from grader.sandbox.frames import HEADER, FrameReader, pack, pack_envelope, unpack_envelope
+from grader.sandbox.frames import HEADER, IOV_MAX, FrameReader, pack, pack_envelope, unpack_envelope, write_fd
 from grader.solutions import callee_sources
 from grader.submissions import Submission
 
@@ -202,6 +203,37 @@ def test_frames_arrive_whole_however_the_bytes_are_cut():
         while (frame := reader.next()) is not None:
             frames.append(frame)
     assert frames == [b"hello", b"", b"world!"]
+
+
+def test_a_frame_written_in_parts_arrives_whole_through_a_full_pipe():
+    # more parts than one writev takes, more bytes than a pipe holds, empty parts among them, a
+    # slow reader, and signals that cut the writes short: every byte arrives, in order, once
+    parts = [bytes([i % 251]) * (i % 7) * 100 for i in range(3 * IOV_MAX)]
+    payload = b"".join(parts)
+    assert len(parts) > IOV_MAX and len(payload) > 2**16
+    read_fd, write_end = os.pipe()
+    reader, frames = FrameReader(max_size=len(payload)), []
+
+    def read_slowly():
+        while chunk := os.read(read_fd, 4096):
+            reader.feed(chunk)
+            frames.extend(iter(reader.next, None))
+            time.sleep(0.0002)
+
+    thread = threading.Thread(target=read_slowly)
+    thread.start()
+    interrupted = []
+    old = signal.signal(signal.SIGALRM, lambda *_: interrupted.append(1))
+    signal.setitimer(signal.ITIMER_REAL, 0.0005, 0.0005)  # a blocked write returns what it wrote so far
+    try:
+        write_fd(write_end, parts)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+        os.close(write_end)
+    thread.join()
+    os.close(read_fd)
+    assert interrupted and frames == [payload] and reader.pending() == 0
 
 
 def test_an_oversized_frame_is_refused_before_it_is_read():
