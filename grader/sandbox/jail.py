@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.sandbox import cgroup, reach, seccomp
-from grader.sandbox.processes import kill, killpg
+from grader.sandbox.processes import kill, killpg, read_small
 
 # Linux constants (include/uapi/linux/{sched,prctl,mount,landlock}.h); the Landlock syscall
 # numbers are the same on every architecture.
@@ -629,8 +629,7 @@ def _children(pid: int | None = None) -> set[int]:
         return found
     for tid in tasks:
         try:
-            with open(f"/proc/{pid}/task/{tid}/children") as f:
-                found |= {int(p) for p in f.read().split()}
+            found |= {int(p) for p in read_small(f"/proc/{pid}/task/{tid}/children").split()}
         except (OSError, ValueError):
             continue
     return found
@@ -652,8 +651,7 @@ def _descendants(pids: set[int]) -> set[int]:
 
 def _is_zombie(pid: int) -> bool:
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[1].split()[0] in (b"Z", b"X")
+        return read_small(f"/proc/{pid}/stat").rsplit(b")", 1)[1].split()[0] in (b"Z", b"X")
     except (OSError, IndexError):
         return True  # gone
 

@@ -14,6 +14,19 @@ def tmp() -> str:
     return os.environ.get("TMPDIR") or "/tmp"
 
 
+def read_small(path: str) -> bytes:
+    """A small kernel file's bytes (``/proc``, a cgroup's): read after every stage of every child,
+    so with three system calls rather than a file object's seven."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        parts = []
+        while chunk := os.read(fd, 4096):
+            parts.append(chunk)
+        return b"".join(parts)
+    finally:
+        os.close(fd)
+
+
 def kill(pid: int) -> None:
     try:
         os.kill(pid, signal.SIGKILL)
