@@ -1,13 +1,13 @@
 """Grading on this machine: one worker process per core, each grading *and judging*.
 
-``grade_local`` (in the ``grader grade`` process) starts ``workers`` processes
-(``python -m grader.grading.pool``), each a ``worker.Worker`` with its own fork servers. Each
-gets the plan once (``course.codec`` bytes), then small batches of submissions to grade; it
-sends back every submission finished (``judging.Finished.pack``: results, grades.csv row,
-feedback pages). So judging and the pictures take every core, and the ``grader grade`` process
-is left with writing files. Frames on the pipes are ``grader.sandbox.frames``'; the worker
-processes are as trusted as the ``grader grade`` process (they hold the answers; submissions
-never run in them).
+``grade_local`` (in the ``grader grade`` process) starts ``workers`` processes, forked by a
+``Zygote`` that has imported what they need once; each is a ``worker.Worker`` with its own fork
+servers. Each gets the plan once (``course.codec`` bytes), then small batches of submissions to
+grade; it sends back every submission finished (``judging.Finished.pack``: results, grades.csv
+row, feedback pages). So judging and the pictures take every core, and the ``grader grade``
+process is left with writing files. Frames on the sockets and pipes are
+``grader.sandbox.frames``'; the worker processes are as trusted as the ``grader grade`` process
+(they hold the answers; submissions never run in them).
 """
 from __future__ import annotations
 
@@ -16,12 +16,16 @@ import gc
 import json
 import os
 import queue
+import select
 import selectors
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import traceback
 from collections import deque
 from pathlib import Path
 from typing import Callable
@@ -53,25 +57,157 @@ def _submission(item: dict) -> tuple[Submission, str]:
             item["fingerprint"])
 
 
-class WorkerProcess:
-    """The ``grader grade`` process's handle on one worker process."""
+def _env() -> dict:
+    # one worker per core: no BLAS threads of its own (as Dask does for its workers)
+    return {**os.environ, **QUIET_ENV, **ONE_THREAD_ENV}
 
-    def __init__(self, index: int, needs: list[tuple[str, ...]]):
+
+class Zygote:
+    """A warm process that forks the worker processes (``python -m grader.grading.pool --zygote``).
+
+    A worker started afresh spends about 0.6 s of CPU importing NumPy, the grader and matplotlib
+    before it grades anything: once per core, which on a 16-core machine is as much as grading
+    several hundred submissions. Forked from this process, which paid for it once, a worker
+    starts in milliseconds. The zygote only imports: it never holds a plan (each worker gets the
+    answers afterwards) and never runs submission code, so its workers are what workers started
+    afresh are. Each talks to ``grader grade`` on a socket of its own, which ``fork`` hands the
+    zygote with the worker's log file (``socket.send_fds``). A run with one worker, or whose
+    zygote has died, starts its workers afresh.
+    """
+
+    def __init__(self, pictures: bool):
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        cmd = [sys.executable, "-m", "grader.grading.pool", "--zygote", str(theirs.fileno())]
+        if not pictures:
+            cmd.append("--no-pictures")
+        self.log = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(cmd, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, stderr=self.log, env=_env())
+        theirs.close()
+
+    def fork(self, index: int, needs: list[tuple[str, ...]], log: int) -> tuple[int, socket.socket]:
+        """A new worker process: a pidfd for it (its pid could be reused once it is gone; the
+        zygote opened this before it could reap the worker), and the socket to talk to it.
+
+        Raises:
+            OSError: the zygote has stopped (start the worker afresh instead).
+        """
+        mine, theirs = socket.socketpair()
+        try:
+            request = json.dumps({"index": index, "needs": [list(n) for n in needs]}).encode()
+            socket.send_fds(self.control, [request], [theirs.fileno(), log])
+            _, fds, _, _ = socket.recv_fds(self.control, 64, 1)
+        finally:
+            theirs.close()
+        if not fds:
+            mine.close()
+            raise OSError("the grading workers' zygote has stopped")
+        return fds[0], mine
+
+    def cpu(self) -> float:
+        """The CPU seconds the zygote itself has used (its imports), 0 if it can't be read."""
+        try:
+            with open(f"/proc/{self.process.pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return 0.0
+
+    def close(self) -> None:
+        self.control.close()  # end of requests: the zygote reaps its workers and exits
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+
+def zygote(control_fd: int, pictures: bool) -> None:
+    """The zygote's life (``Zygote``): import and warm up once, then fork a worker per request."""
+    from grader import pictures as pictures_
+    from grader.grading import worker  # noqa: F401  (everything a worker imports)
+
+    if pictures:
+        pictures_.warm()
+    gc.freeze()
+    control = socket.socket(fileno=control_fd)
+    while True:
+        try:
+            request, fds, _, _ = socket.recv_fds(control, 4096, 2)
+        except OSError:
+            request, fds = b"", []
+        if not request:
+            break
+        request = json.loads(request)
+        pid = os.fork()
+        if pid == 0:
+            status = 1
+            try:
+                control.close()
+                conn, log = fds
+                os.dup2(log, 2)
+                os.close(log)
+                stdin, stdout = os.fdopen(conn, "rb", buffering=0), os.fdopen(os.dup(conn), "wb", buffering=0)
+                serve([tuple(n) for n in request["needs"]], request["index"], stdin, stdout)
+                status = 0
+            except BaseException:
+                traceback.print_exc()  # to the worker's log, which grader grade quotes
+            finally:
+                sys.stderr.flush()
+                os._exit(status)
+        for fd in fds:
+            os.close(fd)
+        pidfd = os.pidfd_open(pid)  # before any reaping: it names this worker, never a reused pid
+        try:
+            socket.send_fds(control, [str(pid).encode()], [pidfd])
+        finally:
+            os.close(pidfd)
+        _reap(block=False)
+    _reap(block=True)
+
+
+def _reap(block: bool) -> None:
+    """Wait for the zygote's workers that have ended (all of them, with ``block``), so that their
+    CPU time counts in the run's."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+class WorkerProcess:
+    """The ``grader grade`` process's handle on one worker process: forked by ``zygote`` when
+    there is one, else started afresh."""
+
+    def __init__(self, index: int, needs: list[tuple[str, ...]], zygote: Zygote | None = None):
         self.index = index
         self.log = tempfile.TemporaryFile()
-        cmd = [sys.executable, "-m", "grader.grading.pool", "--index", str(index),
-               "--needs", json.dumps([list(n) for n in needs])]
-        # one worker per core: no BLAS threads of its own (as Dask does for its workers)
-        self.process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
-                                        bufsize=0, env={**os.environ, **QUIET_ENV, **ONE_THREAD_ENV})
+        self.process: subprocess.Popen | None = None
+        if zygote is not None:
+            try:
+                self.pidfd, self.socket = zygote.fork(index, needs, self.log.fileno())
+                self.stdin = self.socket.makefile("wb", buffering=0)
+                self.stdout = self.socket.makefile("rb", buffering=0)
+            except OSError:
+                zygote = None
+        if zygote is None:
+            cmd = [sys.executable, "-m", "grader.grading.pool", "--index", str(index),
+                   "--needs", json.dumps([list(n) for n in needs])]
+            self.process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
+                                            bufsize=0, env=_env())
+            self.stdin, self.stdout = self.process.stdin, self.process.stdout
         self.outstanding: dict[str, tuple[Submission, str, int]] = {}
         """student -> (submission, fingerprint, tries) sent and not finished yet"""
         self.cpu = {}
 
     def configure(self, plan_data: bytes, feedback_options: dict, pictures: str) -> None:
         settings = {"feedback_options": feedback_options, "pictures": pictures}
-        write_frame(self.process.stdin, json.dumps(settings).encode())
-        write_frame(self.process.stdin, plan_data)
+        write_frame(self.stdin, json.dumps(settings).encode())
+        write_frame(self.stdin, plan_data)
 
     def ready(self) -> None:
         """Wait for the worker's fork servers to be configured; keeps what their jail reported
@@ -80,7 +216,7 @@ class WorkerProcess:
         Raises:
             RuntimeError: the worker process failed to start.
         """
-        frame = read_frame(self.process.stdout)
+        frame = read_frame(self.stdout)
         if frame is None:
             raise RuntimeError(f"a grading worker failed to start: {self.stderr_tail()}")
         from grader.sandbox.client import PROTECTIONS
@@ -91,11 +227,11 @@ class WorkerProcess:
         for sub, fingerprint, tries in batch:
             self.outstanding[sub.student] = (sub, fingerprint, tries)
         items = [_item(sub, fingerprint) for sub, fingerprint, _ in batch]
-        write_frame(self.process.stdin, json.dumps({"items": items}).encode())
+        write_frame(self.stdin, json.dumps({"items": items}).encode())
 
     def receive(self) -> Finished | None:
         """The next finished submission, or None when the worker has stopped."""
-        frame = read_frame(self.process.stdout)
+        frame = read_frame(self.stdout)
         if frame is None:
             return None
         done, meta = Finished.unpack(frame)
@@ -106,11 +242,23 @@ class WorkerProcess:
     def stderr_tail(self) -> str:
         self.log.seek(0)
         lines = self.log.read().decode("utf-8", "replace").strip().splitlines()
-        return " / ".join(lines[-3:]) or f"exit status {self.process.poll()}"
+        status = self.process.poll() if self.process is not None else "unknown (a zygote's worker)"
+        return " / ".join(lines[-3:]) or f"exit status {status}"
 
     def close(self) -> None:
-        end(self.process, timeout=30)
-        self.process.stdout.close()
+        if self.process is not None:
+            end(self.process, timeout=30)
+        else:  # the zygote's child: end of input asks it to finish, as ``end`` does
+            self.stdin.close()
+            try:
+                self.socket.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+            if not select.select([self.pidfd], [], [], 30)[0]:  # readable once it has ended
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            os.close(self.pidfd)
+            self.socket.close()
+        self.stdout.close()
         self.log.close()
 
 
@@ -125,7 +273,9 @@ def grade_local(todo: list[Submission], plan_source, needs: list[tuple[str, ...]
     Raises:
         RuntimeError: a worker process could not start (a grader fault).
     """
-    pool = [WorkerProcess(i, needs) for i in range(max(1, min(workers, len(todo))))]
+    count = max(1, min(workers, len(todo)))
+    zygote = Zygote(feedback_options.get("pictures", True)) if count > 1 else None
+    pool = [WorkerProcess(i, needs, zygote) for i in range(count)]
     shared = tempfile.TemporaryDirectory(prefix="grader-pictures-")  # private (0700): the workers' pictures
     try:
         plan = plan_source.result()
@@ -144,14 +294,14 @@ def grade_local(todo: list[Submission], plan_source, needs: list[tuple[str, ...]
                 proc.send([waiting.popleft() for _ in range(min(BATCH, len(waiting)))])
 
         for proc in pool:
-            selector.register(proc.process.stdout, selectors.EVENT_READ, proc)
+            selector.register(proc.stdout, selectors.EVENT_READ, proc)
             top_up(proc)
         while any(proc.outstanding for proc in pool):
             for key, _ in selector.select():
                 proc = key.data
                 done = proc.receive()
                 if done is None:  # never a submission's doing: its fork servers are separate processes
-                    selector.unregister(proc.process.stdout)
+                    selector.unregister(proc.stdout)
                     why = proc.stderr_tail()
                     lost = list(proc.outstanding.values())
                     retired_cpu.append(proc.cpu)
@@ -163,11 +313,11 @@ def grade_local(todo: list[Submission], plan_source, needs: list[tuple[str, ...]
                             failed = StudentResult(sub.student, plan.assignment, seed=plan.seed,
                                                    problem=f"the grader's worker process failed: {why}")
                             finish(render(failed, **feedback_options))
-                    fresh = WorkerProcess(proc.index, needs)
+                    fresh = WorkerProcess(proc.index, needs, zygote)
                     fresh.configure(data, feedback_options, shared.name)
                     fresh.ready()
                     pool[pool.index(proc)] = fresh
-                    selector.register(fresh.process.stdout, selectors.EVENT_READ, fresh)
+                    selector.register(fresh.stdout, selectors.EVENT_READ, fresh)
                     top_up(fresh)
                     continue
                 finish(done)
@@ -175,10 +325,14 @@ def grade_local(todo: list[Submission], plan_source, needs: list[tuple[str, ...]
         for cpu in retired_cpu + [proc.cpu for proc in pool]:
             for kind, seconds in cpu.items():
                 usage[kind] = usage.get(kind, 0.0) + seconds
+        if zygote is not None:  # what its workers did not pay for themselves
+            usage["grading workers"] = usage.get("grading workers", 0.0) + zygote.cpu()
         return plan
     finally:
         for proc in pool:
             proc.close()
+        if zygote is not None:
+            zygote.close()
         shared.cleanup()
 
 
@@ -241,7 +395,12 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="A grading worker process (started by `grader grade`).")
     parser.add_argument("--index", type=int, default=0)
     parser.add_argument("--needs", default="[[]]", help="the kinds of fork server, as JSON lists of module names")
+    parser.add_argument("--zygote", type=int, default=None, metavar="FD",
+                        help="be the zygote that forks the workers, on requests from this socket")
+    parser.add_argument("--no-pictures", action="store_true", help="(zygote) the workers draw no pictures")
     args = parser.parse_args(argv)
+    if args.zygote is not None:
+        return zygote(args.zygote, pictures=not args.no_pictures)
     serve([tuple(n) for n in json.loads(args.needs)], args.index, sys.stdin.buffer, sys.stdout.buffer)
 
 

@@ -1,0 +1,69 @@
+"""The local worker pool: workers forked by a zygote, and a run that loses one still grades everyone."""
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from grader import samples
+
+STUDENTS = 400
+
+
+def children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
+def cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+@pytest.fixture(scope="module")
+def plan(tmp_path_factory):
+    path = tmp_path_factory.mktemp("plan") / "a1.plan"
+    made = subprocess.run([sys.executable, "-m", "grader.cli", "plan", "a1_neuron", "--out", str(path)],
+                          capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    return path
+
+
+@pytest.mark.parametrize("also_the_zygote", [False, True], ids=["a worker", "the zygote, then a worker"])
+def test_a_run_that_loses_a_worker_process_still_grades_everyone(tmp_path, plan, also_the_zygote):
+    expected = samples.synthetic_class("a1_neuron", tmp_path / "class", STUDENTS)
+    out = tmp_path / "out"
+    run = subprocess.Popen([sys.executable, "-m", "grader.cli", "grade", "a1_neuron", str(tmp_path / "class"),
+                            "--out", str(out), "--plan", str(plan), "--workers", "2", "--no-pictures"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while len(list((out / "results").glob("*.json"))) < 10:  # grading is under way
+        assert run.poll() is None and time.monotonic() < deadline, run.communicate()
+        time.sleep(0.02)
+    [zygote] = [p for p in children(run.pid) if "--zygote" in cmdline(p)]
+    workers = children(zygote)
+    assert len(workers) == 2
+    if also_the_zygote:  # the worker in its place is then started afresh
+        os.kill(zygote, signal.SIGKILL)
+    os.kill(workers[0], signal.SIGKILL)
+    assert run.poll() is None, "the run ended before a worker could be lost: make the class bigger"
+    stdout, stderr = run.communicate(timeout=300)
+    assert run.returncode == 0, stderr
+    assert "GRADER FAULT" not in stderr
+    with open(out / "grades.csv", newline="", encoding="utf-8") as f:
+        rows = {row["student"]: row for row in csv.DictReader(f)}
+    assert set(rows) == set(expected)
+    wrong = [s for s, scores in expected.items()
+             if any(float(rows[s][name]) != score for name, score in scores.items())]
+    assert not wrong, wrong[:5]
