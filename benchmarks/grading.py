@@ -49,10 +49,12 @@ class TreeMemory:
     """Peak memory of a process and all its descendants, sampled every ``interval`` seconds.
 
     RSS counts a page shared by several processes (forked children) once per process; PSS
-    shares it out, so its sum is what the tree really holds.
+    shares it out, so its sum is what the tree really holds. Reading PSS walks every page table
+    of the tree: sampled every 20 ms it took 2.2 s of CPU in a 12 s run, a tenth of a 2-core
+    machine taken from the grading it measures; every 0.25 s it takes a tenth of that.
     """
 
-    def __init__(self, pid: int, interval: float = 0.02):
+    def __init__(self, pid: int, interval: float = 0.25):
         self.pid, self.interval = pid, interval
         self.peak_rss = self.peak_pss = 0
         self.done = threading.Event()
