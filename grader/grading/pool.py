@@ -71,8 +71,8 @@ class Zygote:
     starts in milliseconds. The zygote only imports: it never holds a plan (each worker gets the
     answers afterwards) and never runs submission code, so its workers are what workers started
     afresh are. Each talks to ``grader grade`` on a socket of its own, which ``fork`` hands the
-    zygote with the worker's log file (``socket.send_fds``). A run with one worker, or whose
-    zygote has died, starts its workers afresh.
+    zygote with the worker's log file (``socket.send_fds``). A run with one worker, not as root
+    (``grade_local`` says why), or whose zygote has died, starts its workers afresh.
     """
 
     def __init__(self, pictures: bool):
@@ -274,7 +274,10 @@ def grade_local(todo: list[Submission], plan_source, needs: list[tuple[str, ...]
         RuntimeError: a worker process could not start (a grader fault).
     """
     count = max(1, min(workers, len(todo)))
-    zygote = Zygote(feedback_options.get("pictures", True)) if count > 1 else None
+    # Not for one worker, and not as an ordinary user: the sandbox's children then run as that
+    # user too, and a process limit counts every process of the user, so the zygote would take
+    # one process from every submission's allowance.
+    zygote = Zygote(feedback_options.get("pictures", True)) if count > 1 and os.geteuid() == 0 else None
     pool = [WorkerProcess(i, needs, zygote) for i in range(count)]
     shared = tempfile.TemporaryDirectory(prefix="grader-pictures-")  # private (0700): the workers' pictures
     try:
