@@ -204,7 +204,10 @@ def _descendants_left() -> list[str]:
                 pass
             continue
         if len(chain) == 1 or uid in UID_POOL:
-            left.append(f"pid {first_pid} uid {uid}: {Path(f'/proc/{first_pid}/cmdline').read_bytes()[:80]!r}")
+            args = Path(f"/proc/{first_pid}/cmdline").read_bytes().split(b"\0")
+            # the program's name, not its path: a long checkout path must not push the arguments out
+            described = b" ".join([os.path.basename(args[0]), *args[1:]])[:80]
+            left.append(f"pid {first_pid} uid {uid}: {described!r}")
     return left
 
 
