@@ -49,6 +49,8 @@ _LOCK = threading.Lock()
 _DRAWING = threading.Lock()
 """one drawing at a time: matplotlib's font and text caches are shared and not thread-safe (and
 the drawing thread holds the GIL anyway)"""
+_WARMED: list[int] = []
+"""non-empty once ``warm`` has run in this process (or the one it was forked from)"""
 _SHARED: list[str] = []
 """a folder whose pictures every process grading this run shares (``share``), if any"""
 log = logging.getLogger(__name__)
@@ -163,16 +165,21 @@ def warm() -> None:
     The first picture a process draws costs it matplotlib's import and font loading, about half
     a second: paid during grading, in several worker processes at once, other workers wait for
     those pictures (``share``), which showed on a 16-core machine as a slower run. A grading
-    worker calls this while the run starts, when pictures are on.
+    worker calls this while the run starts, when pictures are on. Once per process: a worker
+    forked from a warm zygote, or a second Dask thread of the same process, skips it.
     """
     from grader.pictures import generic
 
-    with _DRAWING, _style():
-        fig = generic.new_figure(1.0, 1.0)
-        ax = fig.subplots()
-        ax.plot([0, 1], [0, 1])
-        ax.set_title("0")
-        png(fig)
+    with _DRAWING:
+        if _WARMED:
+            return
+        _WARMED.append(os.getpid())  # a fork inherits it: its matplotlib is just as warm
+        with _style():
+            fig = generic.new_figure(1.0, 1.0)
+            ax = fig.subplots()
+            ax.plot([0, 1], [0, 1])
+            ax.set_title("0")
+            png(fig)
 
 
 STYLE = {"axes.titley": 1.0}
