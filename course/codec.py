@@ -109,13 +109,9 @@ def encode_parts(value, *, max_bytes: int = MAX_BYTES) -> list[bytes]:
     return parts
 
 
-def _npy(arr: np.ndarray) -> bytes:
-    """``arr`` as the bytes of an ``.npy`` file (format 1.0, as ``np.save`` writes it)."""
-    return b"".join(_npy_parts(arr))
-
-
 def _npy_parts(arr: np.ndarray) -> list[bytes]:
-    """``_npy`` in two parts: the header, and the array's bytes."""
+    """``arr`` as the bytes of an ``.npy`` file (format 1.0, as ``np.save`` writes it), in two
+    parts: the header, and the array's bytes."""
     fortran = arr.flags.f_contiguous and not arr.flags.c_contiguous
     header = f"{{'descr': {arr.dtype.str!r}, 'fortran_order': {fortran}, 'shape': {arr.shape!r}, }}".encode()
     pad = -(len(_NPY_MAGIC) + 2 + len(header) + 1) % 64  # data starts 64-byte aligned

@@ -37,7 +37,7 @@ from grader.quiet import QUIET_ENV
 from grader.results import StudentResult
 from grader.sandbox.client import ONE_THREAD_ENV
 from grader.sandbox.frames import read_frame, write_frame
-from grader.sandbox.processes import end
+from grader.sandbox.processes import cpu_seconds, end, read_small
 from grader.submissions import Submission
 
 BATCH = 4
@@ -107,9 +107,7 @@ class Zygote:
     def cpu(self) -> float:
         """The CPU seconds the zygote itself has used (its imports), 0 if it can't be read."""
         try:
-            with open(f"/proc/{self.process.pid}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            return cpu_seconds(read_small(f"/proc/{self.process.pid}/stat"))
         except (OSError, IndexError, ValueError):
             return 0.0
 

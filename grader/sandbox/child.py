@@ -9,13 +9,12 @@ import time
 from grader.sandbox import runner
 from grader.sandbox.frames import HEADER, FrameReader
 from grader.sandbox.jail import Jail
-from grader.sandbox.processes import kill, killpg
+from grader.sandbox.processes import cpu_seconds, kill, killpg
 
 MAX_RESULT_BYTES = 64 * 2**20
 """the most one function's results may take"""
 PIPE_BYTES = 64 * 2**10
 """what a pipe holds (Linux's default); the most one read of a child's pipe can return"""
-_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class Child:
@@ -144,7 +143,6 @@ class Child:
         """CPU seconds the child has used so far (``/proc``, in clock ticks), 0 once it is gone:
         each stage's share of its CPU, for the benchmarks (``rusage`` counts it only at exit)."""
         try:
-            fields = os.pread(self.stat_fd, 1024, 0).rsplit(b")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime: fields 14 and 15 of stat(5)
+            return cpu_seconds(os.pread(self.stat_fd, 1024, 0))
         except (OSError, IndexError, ValueError):
             return 0.0

@@ -27,6 +27,20 @@ def read_small(path: str) -> bytes:
         os.close(fd)
 
 
+def cpu_seconds(stat: bytes) -> float:
+    """The CPU seconds (user + system) in a ``/proc/<pid>/stat`` text: its fields 14 and 15, in
+    clock ticks, counted after the command name, which may itself hold spaces and parentheses.
+
+    Raises:
+        IndexError, ValueError: not a stat line.
+    """
+    fields = stat.rsplit(b")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
 def kill(pid: int) -> None:
     try:
         os.kill(pid, signal.SIGKILL)

@@ -175,7 +175,7 @@ class Server:
             runner.rehearse(message.get("functions") or [], self.base)
             gc.freeze()  # the configuration too: a child's collections never walk it
             return envelope({"status": "ok", "detail": "", "jail": self.jail.active,
-                                  "missing": self.jail.missing()}, [])
+                             "missing": self.jail.missing()}, [])
         if op == "grade":
             if self.lazy and _mentions(message["submission"], self.lazy):
                 return self.grade_in_zygote(message)
