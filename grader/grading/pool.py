@@ -1,13 +1,14 @@
 """Grading on this machine: one worker process per core, each grading *and judging*.
 
 ``grade_local`` (in the ``grader grade`` process) starts ``workers`` processes, forked by a
-``Zygote`` that has imported what they need once; each is a ``worker.Worker`` with its own fork
-servers. Each gets the plan once (``course.codec`` bytes), then small batches of submissions to
-grade; it sends back every submission finished (``judging.Finished.pack``: results, grades.csv
-row, feedback pages). So judging and the pictures take every core, and the ``grader grade``
-process is left with writing files. Frames on the sockets and pipes are
-``grader.sandbox.frames``'; the worker processes are as trusted as the ``grader grade`` process
-(they hold the answers; submissions never run in them).
+zygote that has imported what they need once (``worker_zygote``); each is a ``worker.Worker``
+with its own fork servers, forked by a zygote of their own (``client.server_zygote``). Each
+gets the plan once (``course.codec`` bytes), then small batches of submissions to grade; it
+sends back every submission finished (``judging.Finished.pack``: results, grades.csv row,
+feedback pages). So judging and the pictures take every core, and the ``grader grade`` process
+is left with writing files. Frames on the pipes are ``grader.sandbox.frames``'; the worker
+processes are as trusted as the ``grader grade`` process (they hold the answers; submissions
+never run in them).
 """
 from __future__ import annotations
 
@@ -16,16 +17,12 @@ import gc
 import json
 import os
 import queue
-import select
 import selectors
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import traceback
 from collections import deque
 from pathlib import Path
 from typing import Callable
@@ -35,9 +32,11 @@ from grader.grading.judging import Finished, finish as render
 from grader.plan import Plan
 from grader.quiet import QUIET_ENV
 from grader.results import StudentResult
-from grader.sandbox.client import ONE_THREAD_ENV
+from grader.sandbox import zygote as forks
+from grader.sandbox.client import ONE_THREAD_ENV, server_zygote
 from grader.sandbox.frames import read_frame, write_frame
-from grader.sandbox.processes import cpu_seconds, end, read_small
+from grader.sandbox.processes import end
+from grader.sandbox.zygote import Zygote
 from grader.submissions import Submission
 
 BATCH = 4
@@ -62,142 +61,57 @@ def _env() -> dict:
     return {**os.environ, **QUIET_ENV, **ONE_THREAD_ENV}
 
 
-class Zygote:
-    """A warm process that forks the worker processes (``python -m grader.grading.pool --zygote``).
+def worker_zygote(pictures: bool, servers: int | None) -> Zygote:
+    """A zygote that forks the worker processes (``python -m grader.grading.pool --zygote``).
 
     A worker started afresh spends about 0.6 s of CPU importing NumPy, the grader and matplotlib
     before it grades anything: once per core, which on a 16-core machine is as much as grading
-    several hundred submissions. Forked from this process, which paid for it once, a worker
-    starts in milliseconds. The zygote only imports: it never holds a plan (each worker gets the
-    answers afterwards) and never runs submission code, so its workers are what workers started
-    afresh are. Each talks to ``grader grade`` on a socket of its own, which ``fork`` hands the
-    zygote with the worker's log file (``socket.send_fds``). A run with one worker, not as root
-    (``grade_local`` says why), or whose zygote has died, starts its workers afresh.
+    several hundred submissions. This zygote pays it once (``grader.sandbox.zygote``): it warms
+    the pictures, holds no plan (each worker gets the answers afterwards) and runs no submission
+    code. ``servers``, the fork servers' zygote (``client.server_zygote``), is passed on to the
+    workers. A run with one worker, not as root (``grade_local`` says why), or whose zygote has
+    died, starts its workers afresh.
     """
-
-    def __init__(self, pictures: bool):
-        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        cmd = [sys.executable, "-m", "grader.grading.pool", "--zygote", str(theirs.fileno())]
-        if not pictures:
-            cmd.append("--no-pictures")
-        self.log = tempfile.TemporaryFile()
-        self.process = subprocess.Popen(cmd, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.DEVNULL, stderr=self.log, env=_env())
-        theirs.close()
-
-    def fork(self, index: int, needs: list[tuple[str, ...]], log: int) -> tuple[int, socket.socket]:
-        """A new worker process: a pidfd for it (its pid could be reused once it is gone; the
-        zygote opened this before it could reap the worker), and the socket to talk to it.
-
-        Raises:
-            OSError: the zygote has stopped (start the worker afresh instead).
-        """
-        mine, theirs = socket.socketpair()
-        try:
-            request = json.dumps({"index": index, "needs": [list(n) for n in needs]}).encode()
-            socket.send_fds(self.control, [request], [theirs.fileno(), log])
-            _, fds, _, _ = socket.recv_fds(self.control, 64, 1)
-        finally:
-            theirs.close()
-        if not fds:
-            mine.close()
-            raise OSError("the grading workers' zygote has stopped")
-        return fds[0], mine
-
-    def cpu(self) -> float:
-        """The CPU seconds the zygote itself has used (its imports), 0 if it can't be read."""
-        try:
-            return cpu_seconds(read_small(f"/proc/{self.process.pid}/stat"))
-        except (OSError, IndexError, ValueError):
-            return 0.0
-
-    def close(self) -> None:
-        self.control.close()  # end of requests: the zygote reaps its workers and exits
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
+    command = [sys.executable, "-m", "grader.grading.pool", *(() if pictures else ("--no-pictures",)), "--zygote"]
+    return Zygote(command, env=_env(), pass_fds=() if servers is None else (servers,))
 
 
 def zygote(control_fd: int, pictures: bool) -> None:
-    """The zygote's life (``Zygote``): import and warm up once, then fork a worker per request."""
+    """The workers' zygote (``worker_zygote``): import and warm up once, then fork a worker per request."""
     from grader import pictures as pictures_
     from grader.grading import worker  # noqa: F401  (everything a worker imports)
 
     if pictures:
         pictures_.warm()
     gc.freeze()
-    control = socket.socket(fileno=control_fd)
-    while True:
-        try:
-            request, fds, _, _ = socket.recv_fds(control, 4096, 2)
-        except OSError:
-            request, fds = b"", []
-        if not request:
-            break
-        request = json.loads(request)
-        pid = os.fork()
-        if pid == 0:
-            status = 1
-            try:
-                control.close()
-                conn, log = fds
-                os.dup2(log, 2)
-                os.close(log)
-                stdin, stdout = os.fdopen(conn, "rb", buffering=0), os.fdopen(os.dup(conn), "wb", buffering=0)
-                serve([tuple(n) for n in request["needs"]], request["index"], stdin, stdout)
-                status = 0
-            except BaseException:
-                traceback.print_exc()  # to the worker's log, which grader grade quotes
-            finally:
-                sys.stderr.flush()
-                os._exit(status)
-        for fd in fds:
-            os.close(fd)
-        pidfd = os.pidfd_open(pid)  # before any reaping: it names this worker, never a reused pid
-        try:
-            socket.send_fds(control, [str(pid).encode()], [pidfd])
-        finally:
-            os.close(pidfd)
-        _reap(block=False)
-    _reap(block=True)
-
-
-def _reap(block: bool) -> None:
-    """Wait for the zygote's workers that have ended (all of them, with ``block``), so that their
-    CPU time counts in the run's."""
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, 0 if block else os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
+    forks.serve(control_fd, lambda request: serve([tuple(n) for n in request["needs"]], request["index"],
+                                                  sys.stdin.buffer, sys.stdout.buffer, servers=request["servers"]))
 
 
 class WorkerProcess:
     """The ``grader grade`` process's handle on one worker process: forked by ``zygote`` when
-    there is one, else started afresh."""
+    there is one, else started afresh; its fork servers are forked by ``servers`` when there is
+    one (``client.server_zygote``'s control socket)."""
 
-    def __init__(self, index: int, needs: list[tuple[str, ...]], zygote: Zygote | None = None):
+    def __init__(self, index: int, needs: list[tuple[str, ...]], zygote: Zygote | None = None,
+                 servers: int | None = None):
         self.index = index
         self.log = tempfile.TemporaryFile()
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen | forks.Forked | None = None
         if zygote is not None:
             try:
-                self.pidfd, self.socket = zygote.fork(index, needs, self.log.fileno())
-                self.stdin = self.socket.makefile("wb", buffering=0)
-                self.stdout = self.socket.makefile("rb", buffering=0)
+                self.process = zygote.fork({"index": index, "needs": [list(n) for n in needs], "servers": servers},
+                                           stderr=self.log.fileno())
             except OSError:
-                zygote = None
-        if zygote is None:
+                pass
+        if self.process is None:
             cmd = [sys.executable, "-m", "grader.grading.pool", "--index", str(index),
                    "--needs", json.dumps([list(n) for n in needs])]
+            if servers is not None:
+                cmd += ["--servers", str(servers)]
             self.process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
-                                            bufsize=0, env=_env())
-            self.stdin, self.stdout = self.process.stdin, self.process.stdout
+                                            bufsize=0, env=_env(), pass_fds=() if servers is None else (servers,))
+        self.stdin, self.stdout = self.process.stdin, self.process.stdout
         self.outstanding: dict[str, tuple[Submission, str, int]] = {}
         """student -> (submission, fingerprint, tries) sent and not finished yet"""
         self.cpu = {}
@@ -240,22 +154,14 @@ class WorkerProcess:
     def stderr_tail(self) -> str:
         self.log.seek(0)
         lines = self.log.read().decode("utf-8", "replace").strip().splitlines()
-        status = self.process.poll() if self.process is not None else "unknown (a zygote's worker)"
-        return " / ".join(lines[-3:]) or f"exit status {status}"
+        if isinstance(self.process, subprocess.Popen):
+            status = f"exit status {self.process.poll()}"
+        else:
+            status = "it stopped without a message"  # its exit status went to the zygote
+        return " / ".join(lines[-3:]) or status
 
     def close(self) -> None:
-        if self.process is not None:
-            end(self.process, timeout=30)
-        else:  # the zygote's child: end of input asks it to finish, as ``end`` does
-            self.stdin.close()
-            try:
-                self.socket.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
-            if not select.select([self.pidfd], [], [], 30)[0]:  # readable once it has ended
-                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
-            os.close(self.pidfd)
-            self.socket.close()
+        end(self.process, timeout=30)
         self.stdout.close()
         self.log.close()
 
@@ -275,8 +181,10 @@ def grade_local(todo: list[Submission], plan_source, needs: list[tuple[str, ...]
     # Not for one worker, and not as an ordinary user: the sandbox's children then run as that
     # user too, and a process limit counts every process of the user, so the zygote would take
     # one process from every submission's allowance.
-    zygote = Zygote(feedback_options.get("pictures", True)) if count > 1 and os.geteuid() == 0 else None
-    pool = [WorkerProcess(i, needs, zygote) for i in range(count)]
+    zygotes = count > 1 and os.geteuid() == 0
+    servers = server_zygote() if zygotes and () in needs else None
+    zygote = worker_zygote(feedback_options.get("pictures", True), servers and servers.fd) if zygotes else None
+    pool = [WorkerProcess(i, needs, zygote, servers and servers.fd) for i in range(count)]
     shared = tempfile.TemporaryDirectory(prefix="grader-pictures-")  # private (0700): the workers' pictures
     try:
         plan = plan_source.result()
@@ -314,7 +222,7 @@ def grade_local(todo: list[Submission], plan_source, needs: list[tuple[str, ...]
                             failed = StudentResult(sub.student, plan.assignment, seed=plan.seed,
                                                    problem=f"the grader's worker process failed: {why}")
                             finish(render(failed, **feedback_options))
-                    fresh = WorkerProcess(proc.index, needs, zygote)
+                    fresh = WorkerProcess(proc.index, needs, zygote, servers and servers.fd)
                     fresh.configure(data, feedback_options, shared.name)
                     fresh.ready()
                     pool[pool.index(proc)] = fresh
@@ -328,21 +236,25 @@ def grade_local(todo: list[Submission], plan_source, needs: list[tuple[str, ...]
                 usage[kind] = usage.get(kind, 0.0) + seconds
         if zygote is not None:  # what its workers did not pay for themselves
             usage["grading workers"] = usage.get("grading workers", 0.0) + zygote.cpu()
+        if servers is not None:
+            usage["fork servers"] = usage.get("fork servers", 0.0) + servers.cpu()
         return plan
     finally:
         for proc in pool:
             proc.close()
-        if zygote is not None:
-            zygote.close()
+        for each in (zygote, servers):
+            if each is not None:
+                each.close()
         shared.cleanup()
 
 
-def serve(needs: list[tuple[str, ...]], index: int, stdin, stdout) -> None:
-    """A worker process: the plan first, then batches of submissions; one reply per finished one."""
+def serve(needs: list[tuple[str, ...]], index: int, stdin, stdout, servers: int | None = None) -> None:
+    """A worker process: the plan first, then batches of submissions; one reply per finished one.
+    ``servers``: the fork servers' zygote, if any (``client.server_zygote``)."""
     from grader import pictures
     from grader.grading.worker import Worker
 
-    worker = Worker(needs, index=index)  # the fork servers start while the plan is computed
+    worker = Worker(needs, index=index, servers=servers)  # the fork servers start while the plan is computed
     try:
         header = read_frame(stdin)
         data = read_frame(stdin)
@@ -399,10 +311,13 @@ def main(argv=None) -> None:
     parser.add_argument("--zygote", type=int, default=None, metavar="FD",
                         help="be the zygote that forks the workers, on requests from this socket")
     parser.add_argument("--no-pictures", action="store_true", help="(zygote) the workers draw no pictures")
+    parser.add_argument("--servers", type=int, default=None, metavar="FD",
+                        help="the control socket of the zygote that forks the fork servers")
     args = parser.parse_args(argv)
     if args.zygote is not None:
         return zygote(args.zygote, pictures=not args.no_pictures)
-    serve([tuple(n) for n in json.loads(args.needs)], args.index, sys.stdin.buffer, sys.stdout.buffer)
+    serve([tuple(n) for n in json.loads(args.needs)], args.index, sys.stdin.buffer, sys.stdout.buffer,
+          servers=args.servers)
 
 
 if __name__ == "__main__":

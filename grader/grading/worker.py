@@ -47,12 +47,14 @@ class Worker:
         plan: the plan to grade with (or later, with ``configure``).
         index: which worker this is, for the fork servers (``Sandbox.worker``).
         feedback_options: keyword arguments for ``feedback.render`` (e.g. ``pictures=False``).
+        servers: the control socket of the zygote that forks NumPy-only fork servers, if any
+            (``client.server_zygote``).
     """
 
     def __init__(self, needs: list[tuple[str, ...]], *, plan: Plan | None = None, index: int = 0,
-                 feedback_options: dict | None = None):
-        self.index, self.feedback_options = index, dict(feedback_options or {})
-        self.sandboxes = {kind: Sandbox(worker=index, preload=kind) for kind in needs}
+                 feedback_options: dict | None = None, servers: int | None = None):
+        self.index, self.feedback_options, self.servers = index, dict(feedback_options or {}), servers
+        self.sandboxes = {kind: Sandbox(worker=index, preload=kind, zygote=servers) for kind in needs}
         self.jobs: dict[tuple[str, ...], deque] = {kind: deque() for kind in needs}
         """per kind of server: (submission, fingerprint, group, tries) waiting to be sent"""
         self.sent: dict[Sandbox, deque] = {box: deque() for box in self.sandboxes.values()}
@@ -183,7 +185,7 @@ class Worker:
                 waiting.appendleft((sub, fingerprint, group, tries + 1))
             else:
                 self._arrived(sub, fingerprint, group, {"status": "error", "detail": why})
-        fresh = Sandbox(worker=self.index, preload=dead.preload)
+        fresh = Sandbox(worker=self.index, preload=dead.preload, zygote=self.servers)
         configure(fresh, self.plan)
         self.sandboxes[dead.preload] = fresh
         self.sent[fresh] = deque()

@@ -17,6 +17,7 @@ from course import codec
 from grader.quiet import QUIET_ENV
 from grader.sandbox.frames import read_frame, unpack_envelope, write_frame
 from grader.sandbox.processes import end
+from grader.sandbox.zygote import Zygote, fork
 
 DEFAULT_LIMITS = {"memory": 2 * 2**30, "output": 1 * 2**20, "processes": 16}
 """per child: ``memory`` caps each process's address space and, where the jail has a cgroup,
@@ -62,6 +63,12 @@ def server_env() -> dict:
     return env
 
 
+def server_zygote() -> Zygote:
+    """A zygote that forks NumPy-only fork servers (``Sandbox(zygote=...)``): each then starts
+    without importing NumPy afresh, which is most of a fork server's start-up."""
+    return Zygote([sys.executable, "-m", "grader.sandbox.server", "--lazy", *DEFAULT_LAZY, "--zygote"], env=server_env())
+
+
 class Sandbox:
     """One fork server process. Not thread-safe: one thread talks to it at a time.
 
@@ -69,12 +76,15 @@ class Sandbox:
         worker: kept for callers; each server claims a sandbox uid of its own (see ``jail``).
         preload: modules the server imports before forking (and children may import), e.g.
             ``("keras",)`` for a server whose children may use Keras.
+        zygote: the control socket of a ``server_zygote`` (a descriptor), which forks this
+            server if it is a NumPy-only one (no ``preload``); it is started afresh otherwise,
+            or if the zygote has stopped.
         lazy: modules imported only for the submissions that mention them (``server.Server``);
             by default ``DEFAULT_LAZY`` for a NumPy-only server, ``KERAS_LAZY`` for a Keras one.
     """
 
     def __init__(self, *, worker: int = 0, python: str = sys.executable, preload: tuple[str, ...] = DEFAULT_PRELOAD,
-                 lazy: tuple[str, ...] | None = None):
+                 lazy: tuple[str, ...] | None = None, zygote: int | None = None):
         if lazy is None:
             lazy = KERAS_LAZY if "keras" in preload else () if preload else DEFAULT_LAZY
         cmd = [python, "-m", "grader.sandbox.server"]
@@ -84,9 +94,16 @@ class Sandbox:
             cmd += ["--preload", *preload]
         if lazy:
             cmd += ["--lazy", *lazy]
-        # unbuffered: the parent waits for replies with select(), which can't see a reader's buffer
-        self.process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,
-                                        stderr=subprocess.DEVNULL, env=server_env())
+        self.process = None
+        if zygote is not None and not preload and python == sys.executable:
+            try:
+                self.process = fork(zygote, {"argv": cmd[3:]})
+            except OSError:
+                pass
+        if self.process is None:
+            # unbuffered: the parent waits for replies with select(), which can't see a reader's buffer
+            self.process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,
+                                            stderr=subprocess.DEVNULL, env=server_env())
         self.preload, self.lazy = tuple(preload), tuple(lazy)
         self.in_flight = 0
         # correct callees wait in files only this user can read, never in the server's memory

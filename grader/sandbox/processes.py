@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # not at run time: the fork server must not import threading (see ``end``)
     import subprocess
 
+    from grader.sandbox.zygote import Forked
+
 
 def tmp() -> str:
     return os.environ.get("TMPDIR") or "/tmp"
@@ -41,6 +43,17 @@ def cpu_seconds(stat: bytes) -> float:
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def reap_ended(block: bool) -> None:
+    """Wait for this process's children that have ended (for all of them, with ``block``)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
 def kill(pid: int) -> None:
     try:
         os.kill(pid, signal.SIGKILL)
@@ -55,9 +68,10 @@ def killpg(pid: int) -> None:
         pass
 
 
-def end(process: subprocess.Popen, timeout: float) -> None:
-    """Stop a helper that serves requests on its stdin: closing stdin asks it to finish; after
-    ``timeout`` seconds it is killed (one that has already exited is just reaped).
+def end(process: subprocess.Popen | Forked, timeout: float) -> None:
+    """Stop a helper that serves requests on its stdin (started afresh, or a zygote's child):
+    closing stdin asks it to finish; after ``timeout`` seconds it is killed (one that has
+    already exited is just reaped).
 
     ``subprocess`` is imported here, not with this module: it imports ``threading``, and in a
     fork server that has imported ``threading`` every child runs its fork hook (a fraction of a

@@ -1,9 +1,11 @@
 """The fork server: a warm NumPy process that grades each submission in a fresh, confined child.
 
 Started by ``grader.sandbox.client`` as ``python -m grader.sandbox.server [--uid 1] [--preload M
-...] [--lazy M ...]``. It never imports TensorFlow (a server for an exercise that needs Keras,
-A4's ``build_model``, preloads Keras on its NumPy backend) nor any reference answer, so a child
-forked from it has nothing to find. Its children are confined by ``grader.sandbox.jail`` (set up once here). It
+...] [--lazy M ...]``, or forked with those arguments by a warm copy of this module started with
+``--zygote FD`` (``grader.sandbox.zygote``), which imported NumPy once for all of a run's servers.
+It never imports TensorFlow (a server for an exercise that needs Keras, A4's ``build_model``,
+preloads Keras on its NumPy backend) nor any reference answer, so a child forked from it has
+nothing to find. Its children are confined by ``grader.sandbox.jail`` (set up once here). It
 reads length-prefixed frames on stdin:
 
 - ``{"op": "configure", "group": str, "functions": [...], "limits": {...}, "load_timeout": s}``
@@ -52,9 +54,10 @@ from grader.quiet import stderr_silenced
 from grader.sandbox import runner
 from grader.sandbox.child import MAX_RESULT_BYTES, Child
 from grader.sandbox.frames import envelope, read_frame, write_frame
-from grader.sandbox.jail import Jail, die_with
+from grader.sandbox.jail import Jail, die_with, walk_ahead
 from grader.sandbox.processes import describe_exit, kill, tmp
 from grader.sandbox.reach import SandboxSetupError
+from grader.sandbox.zygote import serve as fork_on_request
 
 MAX_SUBMISSION_BYTES = 128 * 2**20
 """the most all of a submission's results may take together (they travel in one reply)"""
@@ -475,7 +478,15 @@ def main(argv=None) -> None:
     parser.add_argument("--preload", nargs="*", default=[], help="modules to import before forking")
     parser.add_argument("--lazy", nargs="*", default=[],
                         help="modules imported by a zygote, for the submissions that mention them")
+    parser.add_argument("--zygote", type=int, default=None, metavar="FD",
+                        help="instead, fork NumPy-only fork servers on requests from this socket "
+                             "(grader.sandbox.zygote); --lazy: what those servers will have as theirs")
     args = parser.parse_args(argv)
+    if args.zygote is not None:  # each child goes on from here as a server started with the request's arguments
+        preload()
+        walk_ahead(tuple(args.lazy))
+        gc.freeze()
+        return fork_on_request(args.zygote, lambda request: main(request["argv"]))
     # SIGTERM (e.g. a Dask worker shutting down) unwinds like end of input: children killed,
     # temporary folders removed
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

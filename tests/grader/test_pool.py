@@ -1,4 +1,5 @@
-"""The local worker pool: workers forked by a zygote, and a run that loses one still grades everyone."""
+"""The local worker pool: workers and fork servers forked by zygotes, and a run that loses any of
+these processes still grades everyone."""
 from __future__ import annotations
 
 import csv
@@ -40,10 +41,18 @@ def plan(tmp_path_factory):
     return path
 
 
-@pytest.mark.parametrize("also_the_zygote", [False, True], ids=["a worker", "the zygote, then a worker"])
-def test_a_run_that_loses_a_worker_process_still_grades_everyone(tmp_path, plan, also_the_zygote):
-    if also_the_zygote and os.geteuid() != 0:
-        pytest.skip("as an ordinary user, workers are started afresh, without a zygote")
+LOSSES = {
+    "a worker": ("worker",),
+    "the workers' zygote, then a worker": ("workers' zygote", "worker"),
+    "the servers' zygote, then a worker": ("servers' zygote", "worker"),  # its servers then start afresh
+    "a fork server": ("fork server",),  # its worker forks another
+}
+
+
+@pytest.mark.parametrize("lost", LOSSES.values(), ids=LOSSES.keys())
+def test_a_run_that_loses_a_process_still_grades_everyone(tmp_path, plan, lost):
+    if lost != ("worker",) and os.geteuid() != 0:
+        pytest.skip("as an ordinary user, workers and fork servers are started afresh, without zygotes")
     expected = samples.synthetic_class("a1_neuron", tmp_path / "class", STUDENTS)
     out = tmp_path / "out"
     run = subprocess.Popen([sys.executable, "-m", "grader.cli", "grade", "a1_neuron", str(tmp_path / "class"),
@@ -55,12 +64,17 @@ def test_a_run_that_loses_a_worker_process_still_grades_everyone(tmp_path, plan,
         time.sleep(0.02)
     pool = [p for p in children(run.pid) if "grader.grading.pool" in cmdline(p)]
     zygotes = [p for p in pool if "--zygote" in cmdline(p)]
-    assert len(zygotes) == (os.geteuid() == 0)  # root's runs fork their workers from one
+    server_zygotes = [p for p in children(run.pid) if "grader.sandbox.server" in cmdline(p) and "--zygote" in cmdline(p)]
+    assert len(zygotes) == len(server_zygotes) == (os.geteuid() == 0)  # root's runs fork from them
     workers = children(zygotes[0]) if zygotes else pool
     assert len(workers) == 2
-    if also_the_zygote:  # the worker in its place is then started afresh
-        os.kill(zygotes[0], signal.SIGKILL)
-    os.kill(workers[0], signal.SIGKILL)
+    processes = {"worker": workers[0]}
+    if zygotes:
+        processes.update({"workers' zygote": zygotes[0], "servers' zygote": server_zygotes[0],
+                          "fork server": children(server_zygotes[0])[0]})
+        assert len(children(server_zygotes[0])) == 2  # one per worker
+    for name in lost:
+        os.kill(processes[name], signal.SIGKILL)
     assert run.poll() is None, "the run ended before a worker could be lost: make the class bigger"
     stdout, stderr = run.communicate(timeout=300)
     assert run.returncode == 0, stderr
