@@ -23,7 +23,7 @@ def start(*args, log: Path) -> subprocess.Popen:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    """A scheduler and two single-threaded workers, started as the dask CLI starts them."""
+    """A scheduler and two workers, of one thread and of two, started as the dask CLI starts them."""
     root = tmp_path_factory.mktemp("dask")
     address_file = root / "scheduler.json"
     common = ["--no-dashboard"]
@@ -35,13 +35,13 @@ def cluster(tmp_path_factory):
             time.sleep(0.1)
         address = json.loads(address_file.read_text())["address"]
         for i in range(2):
-            processes.append(start("worker", "--scheduler-file", str(address_file), "--nthreads", "1",
+            processes.append(start("worker", "--scheduler-file", str(address_file), "--nthreads", str(i + 1),
                                    "--no-nanny", "--name", f"worker-{i}", *common, log=root / f"worker-{i}.log"))
         from dask.distributed import Client
 
         with Client(address, timeout="30s") as client:
             client.wait_for_workers(2, timeout=60)
-        yield address, root
+        yield address, root, [proc.pid for proc in processes[1:]]
     finally:
         for proc in reversed(processes):  # the workers first, while their scheduler can see them go
             os.killpg(proc.pid, signal.SIGTERM)
@@ -59,7 +59,7 @@ def grade(*args, env=None):
 
 
 def test_grading_on_dask_equals_grading_here(cluster, tmp_path, results):
-    address, root = cluster
+    address, root, workers = cluster
     expected = samples.sample_class("a1_neuron", tmp_path / "class")
     on_dask = grade(tmp_path / "class", "--out", tmp_path / "dask", "--scheduler", address)
     assert on_dask.returncode == 0, on_dask.stderr
@@ -70,6 +70,30 @@ def test_grading_on_dask_equals_grading_here(cluster, tmp_path, results):
     assert len(results(tmp_path / "dask")) == len(expected)
     worked = [log.read_text() for log in sorted(root.glob("worker-*.log"))]
     assert all("Registered to" in text for text in worked)
+    # as root, the worker of two threads forked their fork servers from a zygote of its own
+    zygotes = [[p for p in children(w) if "grader.sandbox.server" in cmdline(p) and "--zygote" in cmdline(p)]
+               for w in workers]
+    assert [len(z) for z in zygotes] == [0, int(os.geteuid() == 0)], zygotes
+
+
+def children(pid: int) -> list[int]:
+    """Of every thread of ``pid``: a Dask worker starts processes from its task threads."""
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                found += [int(p) for p in f.read().split()]
+        except OSError:
+            pass
+    return found
+
+
+def cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
 
 
 def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
@@ -83,7 +107,7 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
 def test_a4_on_dask_equals_grading_here(cluster, graded_class, tmp_path, results):
     """A4 needs two kinds of fork server on each worker: NumPy, and Keras for build_model and
     for the saved digits.keras (graded by a child that loads no student code)."""
-    address, _ = cluster
+    address, *_ = cluster
     here = graded_class("a4_digits")
     on_dask = subprocess.run([sys.executable, "-m", "grader.cli", "grade", "a4_digits", str(here.class_dir),
                               "--out", str(tmp_path / "dask"), "--scheduler", address, "--no-pictures"],
@@ -115,7 +139,7 @@ HOSTILE = ("lie_object_eq", "lie_nan", "lie_object_dtype", "patch_builtins_and_c
 def test_one_worker_many_workers_and_dask_give_byte_identical_results(cluster, tmp_path, results):
     """Correct students, every named mistake, stubs, a timeout and hostile submissions: the same
     files (timings aside) whoever grades and judges them."""
-    address, _ = cluster
+    address, *_ = cluster
     from course import exercises
 
     expected = samples.sample_class("a1_neuron", tmp_path / "class")  # with an infinite loop: a timeout
