@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from course import exercises  # noqa: E402
+from benchmarks import revisions  # noqa: E402
 from grader import notebooks, report, samples, solutions  # noqa: E402
 
 A1 = "a1_neuron"
@@ -365,13 +366,7 @@ def a4_run(tmp: Path, args) -> str:
              f"rest {len(others)} kinds: each named mistake, a stub, untrained, wrong and hostile model files)"]
     commands = {"this checkout": ([str(Path(sys.executable).with_name("grader"))], {})}
     if args.a4_baseline:
-        base = tmp / "a4-baseline"
-        base.mkdir()
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.a4_baseline], check=True, capture_output=True)
-        subprocess.run(["tar", "-x", "-C", str(base)], input=archive.stdout, check=True)
-        # run from there (``python -m`` puts the working folder first), its fork servers and plan process too
-        commands[f"baseline {args.a4_baseline}"] = ([sys.executable, "-m", "grader.cli"],
-                                                    {"cwd": base, "env": {**os.environ, "PYTHONPATH": str(base)}})
+        commands[f"baseline {args.a4_baseline}"] = revisions.checkout(args.a4_baseline, tmp / "a4-baseline")
     cpu = {}
     for label, (cmd, where) in commands.items():
         out = tmp / f"a4-out-{len(cpu)}"
