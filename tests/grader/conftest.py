@@ -30,6 +30,30 @@ class GradedClass:
     """the mistake (a key of ``samples.MISTAKES``) the student ``QUOTED_NAME`` made"""
 
 
+def children(pid: int) -> list[int]:
+    """The child processes of every thread of ``pid`` (a Dask worker starts them from its task threads)."""
+    found = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                found += [int(p) for p in f.read().split()]
+        except OSError:
+            pass
+    return found
+
+
+def cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
 def grade_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "grader.cli", *args], capture_output=True, text=True)
 

@@ -13,6 +13,8 @@ import pytest
 
 from grader import samples
 
+from .conftest import children, cmdline
+
 DASK = str(Path(sys.executable).with_name("dask"))
 
 
@@ -57,7 +59,6 @@ def grade(*args, env=None):
                           capture_output=True, text=True, env=env)
 
 
-
 def test_grading_on_dask_equals_grading_here(cluster, tmp_path, results):
     address, root, workers = cluster
     expected = samples.sample_class("a1_neuron", tmp_path / "class")
@@ -74,26 +75,6 @@ def test_grading_on_dask_equals_grading_here(cluster, tmp_path, results):
     zygotes = [[p for p in children(w) if "grader.sandbox.server" in cmdline(p) and "--zygote" in cmdline(p)]
                for w in workers]
     assert [len(z) for z in zygotes] == [0, int(os.geteuid() == 0)], zygotes
-
-
-def children(pid: int) -> list[int]:
-    """Of every thread of ``pid``: a Dask worker starts processes from its task threads."""
-    found = []
-    for task in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{task}/children") as f:
-                found += [int(p) for p in f.read().split()]
-        except OSError:
-            pass
-    return found
-
-
-def cmdline(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
 
 
 def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
