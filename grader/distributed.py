@@ -180,10 +180,10 @@ def grade_all(address: str, todo: list[Submission], planner, fingerprints: dict[
         [shared] = client.scatter([codec.encode(plan.to_plain())], broadcast=True, hash=False)
         # every worker thread's fork servers (and matplotlib) start now, before the clock, as the
         # local pool's do: at the first task of a big cluster they took a fifth of the run
-        for zygotes in client.gather([client.submit(prepare, shared, feedback_options, workers=[address],
-                                                    allow_other_workers=True, pure=False)
-                                      for address, n in client.nthreads().items() for _ in range(n)]):
-            for kind, seconds in zygotes.items():
+        for zygote_cpu in client.gather([client.submit(prepare, shared, feedback_options, workers=[address],
+                                                       allow_other_workers=True, pure=False)
+                                         for address, n in client.nthreads().items() for _ in range(n)]):
+            for kind, seconds in zygote_cpu.items():
                 usage[kind] = usage.get(kind, 0.0) + seconds
         started()
         chunks = [todo[i:i + CHUNK] for i in range(0, len(todo), CHUNK)]

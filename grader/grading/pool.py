@@ -183,8 +183,9 @@ def grade_local(todo: list[Submission], plan_source, needs: list[tuple[str, ...]
     # one process from every submission's allowance.
     zygotes = count > 1 and os.geteuid() == 0
     servers = server_zygote() if zygotes and () in needs else None
-    zygote = worker_zygote(feedback_options.get("pictures", True), servers and servers.fd) if zygotes else None
-    pool = [WorkerProcess(i, needs, zygote, servers and servers.fd) for i in range(count)]
+    server_fd = servers.fd if servers is not None else None
+    zygote = worker_zygote(feedback_options.get("pictures", True), server_fd) if zygotes else None
+    pool = [WorkerProcess(i, needs, zygote, server_fd) for i in range(count)]
     shared = tempfile.TemporaryDirectory(prefix="grader-pictures-")  # private (0700): the workers' pictures
     try:
         plan = plan_source.result()
@@ -222,7 +223,7 @@ def grade_local(todo: list[Submission], plan_source, needs: list[tuple[str, ...]
                             failed = StudentResult(sub.student, plan.assignment, seed=plan.seed,
                                                    problem=f"the grader's worker process failed: {why}")
                             finish(render(failed, **feedback_options))
-                    fresh = WorkerProcess(proc.index, needs, zygote, servers and servers.fd)
+                    fresh = WorkerProcess(proc.index, needs, zygote, server_fd)
                     fresh.configure(data, feedback_options, shared.name)
                     fresh.ready()
                     pool[pool.index(proc)] = fresh

@@ -35,17 +35,18 @@ class Zygote:
     Args:
         command: e.g. ``[sys.executable, "-m", "grader.sandbox.server", "--zygote"]``.
         env: its environment, which its children inherit.
-        stderr: a file (descriptor or object) for its own error output; by default none.
         pass_fds: more descriptors it keeps, which its children inherit.
+
+    Its own output goes nowhere: each child gets its files with its request.
     """
 
-    def __init__(self, command: list[str], *, env: dict, stderr=None, pass_fds: tuple[int, ...] = ()):
+    def __init__(self, command: list[str], *, env: dict, pass_fds: tuple[int, ...] = ()):
         import subprocess
 
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.process = subprocess.Popen(
             [*command, str(theirs.fileno())], pass_fds=(theirs.fileno(), *pass_fds), stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL if stderr is None else stderr, env=env)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         theirs.close()
 
     @property
