@@ -161,6 +161,8 @@ def _git_dirs(dot_git: Path) -> list[str]:
 
 _WALKED: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}
 """``allowed_subtrees`` walked ahead (``walk_ahead``), by its arguments"""
+_PRIVATE: list[list[str]] = []
+"""``reach.private_entries()`` as ``walk_ahead`` found it"""
 
 
 def walk_ahead(modules: tuple[str, ...]) -> None:
@@ -168,16 +170,25 @@ def walk_ahead(modules: tuple[str, ...]) -> None:
     may import), as that server's Landlock ruleset will, in the zygote that forks such servers
     (``grader.sandbox.zygote``). Each server then finds the walk done, which was most of its
     start-up once NumPy came imported: about 0.1 s of CPU. A server whose arguments differ (its
-    imports, what it reveals, the files its uid can't read) walks them itself."""
+    imports, what it reveals, the files its uid can't read) walks them itself. The files other
+    users may not read (``reach.private_entries``) are found here once too: a server started
+    afresh looks for them when it starts, and so, in effect, do these servers, forked as the
+    run starts."""
     roots = reach.readable_roots(modules)
     hidden = hidden_paths()
-    for more in ([], reach.private_entries()) if os.geteuid() == 0 else ([],):
+    if os.geteuid() == 0:
+        _PRIVATE[:] = [reach.private_entries()]
+    for more in ([], *_PRIVATE):
         _WALKED[(tuple(roots), (*hidden, *more))] = allowed_subtrees(roots, [*hidden, *more])
 
 
 def _allowed(roots: list[str], hidden: list[str]) -> list[str]:
     walked = _WALKED.get((tuple(roots), tuple(hidden)))
     return list(walked) if walked is not None else allowed_subtrees(roots, hidden)
+
+
+def _private_entries() -> list[str]:
+    return list(_PRIVATE[0]) if _PRIVATE else reach.private_entries()
 
 
 def allowed_subtrees(roots, hidden) -> list[str]:
@@ -288,7 +299,7 @@ class Jail:
         read_search = self.uid is not None and bool(reach.unreachable(self.uid, roots))
         try:
             self.ruleset_fd = _landlock_ruleset(abi, self.base, allow_network, reveal, roots,
-                                                reach.private_entries() if read_search else ())
+                                                _private_entries() if read_search else ())
         except OSError:
             self.ruleset_fd = -1
             return

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import os
 import stat
 import struct
@@ -73,6 +74,13 @@ def module_locations(names) -> dict[str, list[str]]:
     return found
 
 
+@functools.lru_cache(maxsize=None)
+def _realpath(path: str) -> str:
+    """``os.path.realpath`` of a module's file, once per process and the processes forked from
+    it (a fork server's zygote): a few hundred files, each resolved one path component at a time."""
+    return os.path.realpath(path)
+
+
 def readable_roots(modules=()) -> list[str]:
     """The trees a child may read, before ``jail.hidden_paths`` are taken out of them.
 
@@ -94,7 +102,7 @@ def readable_roots(modules=()) -> list[str]:
             entries.append(real)
     files = [getattr(m, "__file__", None) for m in list(sys.modules.values())]
     files += [p for places in module_locations(modules).values() for p in places]
-    for path in {os.path.realpath(f) for f in files if isinstance(f, str)}:
+    for path in {_realpath(f) for f in files if isinstance(f, str)}:
         holders = [e for e in entries if path.startswith(e.rstrip("/") + "/")]
         if holders:
             roots.append(max(holders, key=len))
