@@ -176,7 +176,7 @@ def serve(control_fd: int, child: Callable[[dict], None]) -> None:
                 child(json.loads(message))
                 status = 0
             except SystemExit as e:  # e.g. a fork server's SIGTERM handler
-                status = e.code if isinstance(e.code, int) else 1
+                status = 0 if e.code is None else e.code if isinstance(e.code, int) else 1
             except BaseException:
                 traceback.print_exc()  # to the child's error output (a worker's log)
             finally:
