@@ -32,11 +32,10 @@ from grader.grading.judging import Finished, finish as render
 from grader.plan import Plan
 from grader.quiet import QUIET_ENV
 from grader.results import StudentResult
-from grader.sandbox import zygote as forks
 from grader.sandbox.client import ONE_THREAD_ENV, server_zygote
 from grader.sandbox.frames import read_frame, write_frame
 from grader.sandbox.processes import end
-from grader.sandbox.zygote import Zygote
+from grader.sandbox.zygote import Forked, Zygote, serve as fork_on_request
 from grader.submissions import Submission
 
 BATCH = 4
@@ -84,8 +83,8 @@ def zygote(control_fd: int, pictures: bool) -> None:
     if pictures:
         pictures_.warm()
     gc.freeze()
-    forks.serve(control_fd, lambda request: serve([tuple(n) for n in request["needs"]], request["index"],
-                                                  sys.stdin.buffer, sys.stdout.buffer, servers=request["servers"]))
+    fork_on_request(control_fd, lambda request: serve([tuple(n) for n in request["needs"]], request["index"],
+                                                      sys.stdin.buffer, sys.stdout.buffer, servers=request["servers"]))
 
 
 class WorkerProcess:
@@ -97,7 +96,7 @@ class WorkerProcess:
                  servers: int | None = None):
         self.index = index
         self.log = tempfile.TemporaryFile()
-        self.process: subprocess.Popen | forks.Forked | None = None
+        self.process: subprocess.Popen | Forked | None = None
         if zygote is not None:
             try:
                 self.process = zygote.fork({"index": index, "needs": [list(n) for n in needs], "servers": servers},
