@@ -31,6 +31,7 @@ MAX_BYTES = 256 * 2**20
 MAX_DEPTH = 32
 MAX_MEMBERS = 100_000
 _PLAIN = (bool, int, float, str)
+_CONTAINERS = {list: "$list", tuple: "$tuple"}
 PLAIN_KINDS = "biufcSUM"
 """NumPy dtype kinds that are plain data (no objects, no structured or void records)"""
 
@@ -58,15 +59,24 @@ def _flatten(value) -> tuple[dict, dict[str, np.ndarray]]:
     stored: dict[int, str] = {}  # id(array) -> key: an array the tree holds twice is stored once
 
     def walk(v, depth):
+        # the commonest types first, by exact type: a results tree is mostly small dicts,
+        # strings and numbers, and every node of it is walked in every sandboxed child
         if depth > MAX_DEPTH:
             return {"$unsupported": "nesting", "detail": f"nested deeper than {MAX_DEPTH} levels"}
         t = type(v)
-        if v is None or t in _PLAIN:
-            if t is float and not np.isfinite(v):
-                return {"$float": repr(v)}
-            if t is int and abs(v) >= 2**63:
-                return {"$unsupported": "int", "detail": "an integer too large for int64"}
+        if t is str or t is bool or v is None:
             return v
+        if t is float:
+            return v if math.isfinite(v) else {"$float": repr(v)}
+        if t is int:
+            return v if -2**63 < v < 2**63 else {"$unsupported": "int", "detail": "an integer too large for int64"}
+        if t is dict:
+            for k in v:
+                if type(k) is not str:
+                    return {"$unsupported": type_name(v), "detail": _safe_describe(v)}
+            return {"$dict": {k: walk(x, depth + 1) for k, x in v.items()}}
+        if t is list or t is tuple:
+            return {_CONTAINERS[t]: [walk(x, depth + 1) for x in v]}
         if t is np.ndarray or isinstance(v, np.generic) and t.__module__ == "numpy":
             arr = np.asarray(v)
             if arr.dtype.hasobject or arr.dtype.kind not in PLAIN_KINDS or arr.dtype.fields:
@@ -80,10 +90,6 @@ def _flatten(value) -> tuple[dict, dict[str, np.ndarray]]:
             return {"$array": key, "scalar": t is not np.ndarray}
         if t is Unsupported:  # already decoded once (a round trip in the child): keep what it was
             return {"$unsupported": v.type_name, "detail": v.detail}
-        if t in (list, tuple):
-            return {"$" + t.__name__: [walk(x, depth + 1) for x in v]}
-        if t is dict and all(type(k) is str for k in v):
-            return {"$dict": {k: walk(x, depth + 1) for k, x in v.items()}}
         if t is KerasLikeModel:  # exactly this class: a subclass could lie about its weights
             return {"$model": walk(v.to_plain(), depth + 1)}
         return {"$unsupported": type_name(v), "detail": _safe_describe(v)}
@@ -325,6 +331,15 @@ def _rebuild(node, arrays, depth):
         return node
     if type(node) is not dict or len(node) == 0:
         raise CodecError(f"unexpected node {type(node).__name__}")
+    if len(node) == 1 and depth <= MAX_DEPTH:
+        # the commonest nodes (one key: no order of precedence to keep), their plain members
+        # taken as they stand rather than by a call each, which is what ``_rebuild`` would return
+        (key, value), = node.items()
+        if key == "$dict":
+            return {str(k): x if x is None or type(x) in _PLAIN else _rebuild(x, arrays, depth + 1)
+                    for k, x in value.items()}
+        if key == "$list":
+            return [x if x is None or type(x) in _PLAIN else _rebuild(x, arrays, depth + 1) for x in value]
     if "$array" in node:
         arr = arrays[node["$array"]]
         return arr[()] if node.get("scalar") else arr
