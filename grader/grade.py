@@ -4,10 +4,10 @@ The expensive, trusted work happens once per run, in a subprocess: Keras compute
 to the public and hidden cases (``grader.plan``), unless a plan file made by ``grader plan``
 is given (then no TensorFlow at all). Grading proper happens in ``grader.grading``: worker
 processes (one per core, ``grading.pool``) or Dask tasks (``grader.distributed``) each grade
-submissions in their own warm fork servers *and judge them*, and send back each student's
-finished files. This process only writes them, atomically and as they arrive, so a run stopped
-at any point (even ``kill -9``) resumes where it left off; then it writes ``grades.csv`` and the
-class report.
+submissions in their own warm fork servers *and judge them*, and write each student's files,
+atomically, results last (a Dask task sends them back, and this process writes them), so a run
+stopped at any point (even ``kill -9``) resumes where it left off. This process keeps the
+results; then it writes ``grades.csv`` and the class report.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from grader import class_report
 from grader.grading.judging import Finished, judge_reply, merge_replies, without_file  # noqa: F401  (re-exported)
 from grader.grading.worker import configure, kinds
 from grader.plan import Group, Plan, PlanProcess, grading_order, make_plan  # noqa: F401  (re-exported)
-from grader.results import (StudentResult, atomic_write, check_hidden_feedback, clean_partial_writes, csv_row,
+from grader.results import (StudentResult, check_hidden_feedback, clean_partial_writes, csv_row,
                             grader_fault, is_current, read_json, readable, write_csv)
 from grader.sandbox.client import Sandbox, decode_reply
 from grader.submissions import Submission, discover
@@ -121,12 +121,8 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
         bar = tqdm(total=len(todo), unit="sub", disable=not show, desc=assignment_id, smoothing=0.1)
 
         def finish(done: Finished) -> None:
-            # feedback (and the instructor's copy) first, then results.json, whose presence means
-            # "graded" to a resumed run
-            atomic_write(out / "feedback" / f"{done.student}.html", done.feedback)
-            if done.instructor is not None:
-                atomic_write(out / "instructor" / f"{done.student}.html", done.instructor)
-            atomic_write(out / "results" / f"{done.student}.json", done.results_text)
+            if not done.written:  # a Dask task's (a local worker writes its own: ``pool.grade_local``)
+                done.write(out)
             saved[done.student] = done.results
             bar.update(1)
 
@@ -145,12 +141,13 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
                 from grader.grading import pool
 
                 pool.grade_local(todo, planner, kinds(assignment), workers=workers, fingerprints=fingerprints,
-                                 finish=finish, started=clock.start, usage=usage, feedback_options=options)
+                                 finish=finish, started=clock.start, usage=usage, feedback_options=options, out=out)
             summary.grading_seconds = clock.seconds()
         finally:
             planner.cancel()
             bar.close()
         summary.graded = len(todo)
+        clean_partial_writes(out)  # a worker that died while writing a file left its temporary copy
         summary.keras_cpu_seconds = planner.cpu
         summary.cpu_seconds = _cpu() - cpu_start - planner.cpu
         summary.cpu_breakdown = {**usage, "grader grade (writing)": time.process_time() - process_start}

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from course.calls import Outcome
 from course.exercises.base import Case, Exercise
 from course.judge import ExerciseResult, judge_all
 from grader import feedback
 from grader.plan import Plan
-from grader.results import StudentResult, csv_row
+from grader.results import StudentResult, atomic_write, csv_row
 from grader.sandbox import faults
 from grader.sandbox.frames import pack_envelope, unpack_envelope
 from grader.submissions import Submission
@@ -40,6 +41,18 @@ class Finished:
     (bytes as ``feedback``)"""
     cpu: float = 0.0
     """the CPU seconds the submission's sandboxed processes took"""
+    written: bool = False
+    """whether the files are written already (by a local grading worker: ``write``), so that
+    only the results and the row came back, the pages left out"""
+
+    def write(self, out: Path) -> None:
+        """Write the files into ``out``, each atomically: the pages first, then
+        ``results/<student>.json``, whose presence means "graded" to a resumed run."""
+        atomic_write(out / "feedback" / f"{self.student}.html", self.feedback)
+        if self.instructor is not None:
+            atomic_write(out / "instructor" / f"{self.student}.html", self.instructor)
+        atomic_write(out / "results" / f"{self.student}.json", self.results_text)
+        self.written = True
 
     def to_plain(self) -> dict:
         return {"student": self.student, "results_text": self.results_text, "feedback": self.feedback,
@@ -52,20 +65,22 @@ class Finished:
 
     def pack(self, extra: dict | None = None) -> bytes:
         """One frame for a pipe: a small JSON header (with ``extra``) and the files' bytes as they
-        are, so the pages are never escaped into JSON and back (``unpack``)."""
+        are, so the pages are never escaped into JSON and back (``unpack``); once ``written``,
+        the results only."""
         meta = {"student": self.student, "row": self.row, "cpu": self.cpu, "instructor": self.instructor is not None,
-                **(extra or {})}
-        pages = [self.results_text, self.feedback, self.instructor or ""]
+                "written": self.written, **(extra or {})}
+        pages = [self.results_text] if self.written else [self.results_text, self.feedback, self.instructor or ""]
         return pack_envelope(meta, [page if isinstance(page, bytes) else page.encode("utf-8", "surrogateescape")
                                     for page in pages])
 
     @classmethod
     def unpack(cls, frame: bytes) -> tuple["Finished", dict]:
         """The ``Finished`` in a ``pack`` frame, and the header (for ``extra``)."""
-        meta, (results, page, instructor) = unpack_envelope(frame)
+        meta, (results, *pages) = unpack_envelope(frame)
         text = str(results, "utf-8", "surrogateescape")
-        done = cls(meta["student"], json.loads(text), text, bytes(page), meta["row"],
-                   bytes(instructor) if meta["instructor"] else None, float(meta["cpu"]))
+        page, instructor = (bytes(pages[0]), bytes(pages[1]) if meta["instructor"] else None) if pages else (b"", None)
+        done = cls(meta["student"], json.loads(text), text, page, meta["row"], instructor, float(meta["cpu"]),
+                   bool(meta.get("written")))
         return done, meta
 
 

@@ -4,9 +4,10 @@
 zygote that has imported what they need once (``worker_zygote``); each is a ``worker.Worker``
 with its own fork servers, forked by a zygote of their own (``client.server_zygote``). Each
 gets the plan once (``course.codec`` bytes), then small batches of submissions to grade; it
-sends back every submission finished (``judging.Finished.pack``: results, grades.csv row,
-feedback pages). So judging and the pictures take every core, and the ``grader grade`` process
-is left with writing files. Frames on the pipes are ``grader.sandbox.frames``'; the worker
+writes each finished submission's files itself (``judging.Finished.write``) and sends back its
+results and grades.csv row (``judging.Finished.pack``). So judging, the pictures and the files
+take every core, and the ``grader grade`` process is left with the bookkeeping: anything it did
+for every submission would be a ceiling for the whole run, whatever the number of cores. Frames on the pipes are ``grader.sandbox.frames``'; the worker
 processes are as trusted as the ``grader grade`` process (they hold the answers; submissions
 never run in them).
 """
@@ -115,8 +116,8 @@ class WorkerProcess:
         """student -> (submission, fingerprint, tries) sent and not finished yet"""
         self.cpu = {}
 
-    def configure(self, plan_data: bytes, feedback_options: dict, pictures: str) -> None:
-        settings = {"feedback_options": feedback_options, "pictures": pictures}
+    def configure(self, plan_data: bytes, feedback_options: dict, pictures: str, out: Path | None = None) -> None:
+        settings = {"feedback_options": feedback_options, "pictures": pictures, "out": None if out is None else str(out)}
         write_frame(self.stdin, json.dumps(settings).encode())
         write_frame(self.stdin, plan_data)
 
@@ -167,8 +168,11 @@ class WorkerProcess:
 
 def grade_local(todo: list[Submission], plan_source, needs: list[tuple[str, ...]], *, workers: int,
                 fingerprints: dict[str, str], finish: Callable[[Finished], None], started: Callable[[], None],
-                usage: dict, feedback_options: dict) -> Plan:
+                usage: dict, feedback_options: dict, out: Path | None = None) -> Plan:
     """Grade ``todo`` with ``workers`` worker processes on this machine; ``finish`` gets each result.
+
+    With ``out``, the workers write each student's files there themselves (``Finished.write``),
+    and ``finish`` gets the results without the pages (``Finished.written``).
 
     ``plan_source.result()`` gives the plan (the worker processes and their fork servers start
     while it is computed). Adds to ``usage`` the CPU seconds by kind of process. Returns the plan.
@@ -190,7 +194,7 @@ def grade_local(todo: list[Submission], plan_source, needs: list[tuple[str, ...]
         plan = plan_source.result()
         data = codec.encode(plan.to_plain())
         for proc in pool:
-            proc.configure(data, feedback_options, shared.name)
+            proc.configure(data, feedback_options, shared.name, out)
         for proc in pool:
             proc.ready()
         started()
@@ -223,7 +227,7 @@ def grade_local(todo: list[Submission], plan_source, needs: list[tuple[str, ...]
                                                    problem=f"the grader's worker process failed: {why}")
                             finish(render(failed, **feedback_options))
                     fresh = WorkerProcess(proc.index, needs, zygote, server_fd)
-                    fresh.configure(data, feedback_options, shared.name)
+                    fresh.configure(data, feedback_options, shared.name, out)
                     fresh.ready()
                     pool[pool.index(proc)] = fresh
                     selector.register(fresh.stdout, selectors.EVENT_READ, fresh)
@@ -261,6 +265,7 @@ def serve(needs: list[tuple[str, ...]], index: int, stdin, stdout, servers: int 
         if header is None or data is None:
             return
         settings = json.loads(header)
+        out = None if settings.get("out") is None else Path(settings["out"])
         worker.feedback_options = settings["feedback_options"]
         pictures.share(settings["pictures"])
         worker.configure(Plan.from_plain(codec.decode(data)))
@@ -280,23 +285,22 @@ def serve(needs: list[tuple[str, ...]], index: int, stdin, stdout, servers: int 
             incoming.put(None)
 
         threading.Thread(target=read, daemon=True).start()
-        ended = False
         while True:
-            while not ended:
+            while True:
                 try:
                     message = incoming.get(block=not worker.busy)
                 except queue.Empty:
                     break
                 if message is None:
-                    ended = True
-                    break
+                    # the end of the run, or of the ``grader grade`` process (even killed): either
+                    # way nothing more is wanted, and what is still queued here is dropped rather
+                    # than graded, and its files written, after the run has stopped
+                    return
                 for item in message["items"]:
                     worker.add(*_submission(item))
-            if not worker.busy:
-                if ended:
-                    return
-                continue
             for done in worker.step():
+                if out is not None:
+                    done.write(out)
                 usage = {"submissions": worker.usage["submissions"], "fork servers": worker.usage["fork servers"],
                          "grading workers": time.process_time()}
                 write_frame(stdout, done.pack({"usage": usage}))

@@ -219,6 +219,11 @@ class Sandbox:
                 "result": result, "output": reply.get("output", "")}
 
     def close(self) -> None:
+        if self.in_flight:
+            # requests no one will read the replies to: SIGTERM unwinds the server now (its
+            # children killed, its folders removed) rather than once it has graded them all,
+            # which it might never do, blocked writing a reply to a pipe no one reads
+            self.process.terminate()
         end(self.process, timeout=10)
         self.process.stdout.close()
         self.sources.cleanup()

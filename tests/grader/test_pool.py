@@ -71,3 +71,63 @@ def test_a_run_that_loses_a_process_still_grades_everyone(tmp_path, plan, lost):
     wrong = [s for s, scores in expected.items()
              if any(float(rows[s][name]) != score for name, score in scores.items())]
     assert not wrong, wrong[:5]
+
+
+def _ready(plan_path, timeout=1.0):
+    from grader.grading.plan_file import Ready, read_plan
+
+    return Ready(read_plan(plan_path, assignment_id="a1_neuron", seed=0, timeout=timeout))
+
+
+def test_workers_write_the_files_and_send_back_the_results_only(tmp_path, plan):
+    """Every file is written by a worker: the ``grader grade`` process gets the results and the
+    row, not the pages (whose writing, done there, would be a ceiling on any number of cores)."""
+    from grader.grading import pool
+    from grader.submissions import discover
+
+    samples.synthetic_class("a1_neuron", tmp_path / "class", 12)
+    subs = discover(tmp_path / "class", "a1_neuron")
+    runs = {}
+    for name, out in (("written by the workers", tmp_path / "out"), ("sent back", None)):
+        got = []
+        pool.grade_local(subs, _ready(plan), [()], workers=2, fingerprints={s.student: "f" for s in subs},
+                         finish=got.append, started=lambda: None, usage={}, feedback_options={"pictures": False},
+                         out=out)
+        runs[name] = {done.student: done for done in got}
+    written, sent = runs["written by the workers"], runs["sent back"]
+    assert set(written) == set(sent) == {s.student for s in subs}
+    for student, done in written.items():
+        assert done.written and done.feedback == b"" and done.instructor is None
+        assert not sent[student].written
+        assert (tmp_path / "out" / "results" / f"{student}.json").read_text() == done.results_text
+        assert done.row == sent[student].row
+        for folder, page in (("feedback", sent[student].feedback), ("instructor", sent[student].instructor)):
+            assert (tmp_path / "out" / folder / f"{student}.html").read_bytes() == page
+    assert not list((tmp_path / "out").glob("*/.*.tmp"))
+
+
+def test_a_worker_stops_with_its_run(tmp_path, plan):
+    """Once the ``grader grade`` process has stopped (or been killed), a worker drops what it
+    still had queued: it grades nothing more and writes no file after the run ended."""
+    from course import codec
+    from grader.grading.pool import WorkerProcess
+    from grader.submissions import discover
+
+    samples.synthetic_class("a1_neuron", tmp_path / "class", 8, loops=8)  # each hangs for the timeout
+    subs = discover(tmp_path / "class", "a1_neuron")
+    out = tmp_path / "out"
+    worker = WorkerProcess(0, [()])
+    try:
+        worker.configure(codec.encode(_ready(plan, timeout=1.0).result().to_plain()), {"pictures": False},
+                         str(tmp_path), out)
+        worker.ready()
+        worker.send([(sub, "f", 0) for sub in subs])
+        time.sleep(0.5)  # the first submission is being graded
+        start = time.monotonic()
+        worker.stdin.close()
+        worker.process.wait(timeout=60)
+        stopped = time.monotonic() - start
+    finally:
+        worker.close()
+    assert stopped < 4, f"the worker went on for {stopped:.1f} s after its run stopped"
+    assert len(list((out / "results").glob("*.json"))) <= 1  # at most the one under way
