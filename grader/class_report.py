@@ -37,9 +37,14 @@ def _tests(saved: dict) -> dict[str, dict]:
     return {t.get("name"): t for t in saved.get("tests") or [] if isinstance(t, dict)}
 
 
+def class_scores(saved: list[dict]) -> list[float]:
+    """The scores the histogram shows: every graded student's (a grader fault has no score)."""
+    return [float(s.get("score") or 0.0) for s in saved if isinstance(s, dict) and not grader_fault(s)]
+
+
 def summarize(saved: list[dict], assignment: Assignment) -> dict:
     """The numbers on the page, as plain data (also what the tests check)."""
-    scores = [float(s.get("score") or 0.0) for s in saved if not grader_fault(s)]  # a fault has no score
+    scores = class_scores(saved)
     passed = Counter()
     hints = Counter()
     unreadable = []
@@ -90,8 +95,11 @@ SIMILARITY = "similarity/index.html"
 """where ``grader similarity`` writes its index, relative to the report, when given the same folder"""
 
 
-def render(saved: list[dict], assignment: Assignment, *, similarity: str | None = None) -> str:
-    """The page; ``similarity``: a link to ``grader similarity``'s results, if there are some."""
+def render(saved: list[dict], assignment: Assignment, *, similarity: str | None = None,
+           histogram_uri: str | None = None) -> str:
+    """The page; ``similarity``: a link to ``grader similarity``'s results, if there are some;
+    ``histogram_uri``: the histogram of ``class_scores(saved)``, when a process whose matplotlib
+    is warm drew it (a grading worker), else it is drawn here."""
     saved = [r for r in saved if isinstance(r, dict)]
     s = summarize(saved, assignment)
     parts = ["<!doctype html>", "<html lang='en'><head><meta charset='utf-8'>",
@@ -106,7 +114,8 @@ def render(saved: list[dict], assignment: Assignment, *, similarity: str | None 
                      "(grader similarity): the pairs that share the most rare code.</p>")
     parts.append("<h2>Scores</h2>")
     if saved:
-        parts.append(f"<figure id='histogram'><img src='{histogram(s['scores'], assignment.max_score)}' "
+        uri = histogram_uri or histogram(s["scores"], assignment.max_score)
+        parts.append(f"<figure id='histogram'><img src='{uri}' "
                      "alt='histogram of the scores'></figure>")
     rows = "".join(
         f"<tr data-exercise='{text(ex.name)}' data-pass-rate='{s['pass_rate'][ex.name]:.4f}'>"
@@ -148,11 +157,11 @@ def _student(saved: dict) -> str:
     return str((saved.get("extra_data") or {}).get("student", ""))
 
 
-def write(path: Path, saved: list[dict], assignment: Assignment) -> Path:
+def write(path: Path, saved: list[dict], assignment: Assignment, *, histogram_uri: str | None = None) -> Path:
     """Write the report for these saved results to ``path`` (linking similarity results beside it)."""
     path = Path(path)
     similarity = SIMILARITY if (path.parent / SIMILARITY).is_file() else None
-    atomic_write(path, render(saved, assignment, similarity=similarity))
+    atomic_write(path, render(saved, assignment, similarity=similarity, histogram_uri=histogram_uri))
     return path
 
 

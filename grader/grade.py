@@ -115,6 +115,8 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
         else:
             todo.append(sub)
     summary.reused = len(saved)
+    drawn: dict[str, str | None] = {}
+    """the class report's histogram, if a grading worker drew it"""
     if todo:
         workers = max(1, workers or os.cpu_count() or 1)
         show = sys.stderr.isatty() if progress is None else progress
@@ -140,8 +142,14 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
             else:
                 from grader.grading import pool
 
+                def wrap_up(draw) -> None:
+                    # the workers are still up, their matplotlib warm: this process need not import it
+                    drawn["histogram"] = draw(class_report.class_scores([saved[s.student] for s in subs]),
+                                              assignment.max_score)
+
                 pool.grade_local(todo, planner, kinds(assignment), workers=workers, fingerprints=fingerprints,
-                                 finish=finish, started=clock.start, usage=usage, feedback_options=options, out=out)
+                                 finish=finish, started=clock.start, usage=usage, feedback_options=options, out=out,
+                                 wrap_up=wrap_up)
             summary.grading_seconds = clock.seconds()
         finally:
             planner.cancel()
@@ -159,7 +167,8 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
             summary.grader_faults.append(readable(sub.student))
         summary.seconds_by_student[readable(sub.student)] = float(saved[sub.student].get("execution_time") or 0.0)
     write_csv(out / "grades.csv", summary.rows, assignment)
-    class_report.write(out / "report.html", [saved[sub.student] for sub in subs], assignment)
+    class_report.write(out / "report.html", [saved[sub.student] for sub in subs], assignment,
+                       histogram_uri=drawn.get("histogram"))
     summary.seconds = time.perf_counter() - start
     return summary
 

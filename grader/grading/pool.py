@@ -151,6 +151,16 @@ class WorkerProcess:
         self.cpu = meta["usage"]
         return done
 
+    def histogram(self, scores: list[float], max_score: float) -> str | None:
+        """The class report's score histogram (``class_report.histogram``), drawn by this worker
+        once it has nothing left to grade; None if it could not."""
+        try:
+            write_frame(self.stdin, json.dumps({"histogram": {"scores": scores, "max_score": max_score}}).encode())
+            frame = read_frame(self.stdout)
+            return None if frame is None else json.loads(frame)["uri"]
+        except (OSError, ValueError, KeyError):
+            return None
+
     def stderr_tail(self) -> str:
         self.log.seek(0)
         lines = self.log.read().decode("utf-8", "replace").strip().splitlines()
@@ -168,11 +178,14 @@ class WorkerProcess:
 
 def grade_local(todo: list[Submission], plan_source, needs: list[tuple[str, ...]], *, workers: int,
                 fingerprints: dict[str, str], finish: Callable[[Finished], None], started: Callable[[], None],
-                usage: dict, feedback_options: dict, out: Path | None = None) -> Plan:
+                usage: dict, feedback_options: dict, out: Path | None = None,
+                wrap_up: Callable[[Callable[[list[float], float], str | None]], None] | None = None) -> Plan:
     """Grade ``todo`` with ``workers`` worker processes on this machine; ``finish`` gets each result.
 
     With ``out``, the workers write each student's files there themselves (``Finished.write``),
-    and ``finish`` gets the results without the pages (``Finished.written``).
+    and ``finish`` gets the results without the pages (``Finished.written``). ``wrap_up``, once
+    every submission is finished, gets a function that has a worker draw the class report's
+    histogram (``WorkerProcess.histogram``), so this process never imports matplotlib.
 
     ``plan_source.result()`` gives the plan (the worker processes and their fork servers start
     while it is computed). Adds to ``usage`` the CPU seconds by kind of process. Returns the plan.
@@ -235,6 +248,8 @@ def grade_local(todo: list[Submission], plan_source, needs: list[tuple[str, ...]
                     continue
                 finish(done)
                 top_up(proc)
+        if wrap_up is not None:
+            wrap_up(lambda scores, max_score: next(filter(None, (p.histogram(scores, max_score) for p in pool)), None))
         for cpu in retired_cpu + [proc.cpu for proc in pool]:
             for kind, seconds in cpu.items():
                 usage[kind] = usage.get(kind, 0.0) + seconds
@@ -296,6 +311,9 @@ def serve(needs: list[tuple[str, ...]], index: int, stdin, stdout, servers: int 
                     # way nothing more is wanted, and what is still queued here is dropped rather
                     # than graded, and its files written, after the run has stopped
                     return
+                if "histogram" in message:  # the run's last request, once everything is graded
+                    write_frame(stdout, json.dumps({"uri": _histogram(**message["histogram"])}).encode())
+                    continue
                 for item in message["items"]:
                     worker.add(*_submission(item))
             for done in worker.step():
@@ -306,6 +324,15 @@ def serve(needs: list[tuple[str, ...]], index: int, stdin, stdout, servers: int 
                 write_frame(stdout, done.pack({"usage": usage}))
     finally:
         worker.close()
+
+
+def _histogram(scores: list[float], max_score: float) -> str | None:
+    from grader import class_report
+
+    try:
+        return class_report.histogram(scores, max_score)
+    except Exception:  # the report then draws it itself
+        return None
 
 
 def main(argv=None) -> None:

@@ -131,3 +131,25 @@ def test_a_worker_stops_with_its_run(tmp_path, plan):
         worker.close()
     assert stopped < 4, f"the worker went on for {stopped:.1f} s after its run stopped"
     assert len(list((out / "results").glob("*.json"))) <= 1  # at most the one under way
+
+
+def test_a_worker_draws_the_class_histogram(tmp_path, plan):
+    """The ``grader grade`` process never imports matplotlib (a fifth of a small class's run):
+    a worker, whose matplotlib is warm, draws the class report's histogram, the very one the
+    report would have drawn itself."""
+    from course import exercises
+    from grader import class_report
+    from grader.results import read_json
+
+    expected = samples.synthetic_class("a1_neuron", tmp_path / "class", 12)
+    code = ("import sys; from grader import grade; "
+            "grade.grade('a1_neuron', sys.argv[1], sys.argv[2], plan=sys.argv[3], workers=2, progress=False); "
+            "print('matplotlib' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", code, str(tmp_path / "class"), str(tmp_path / "out"), str(plan)],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["False"]
+    saved = [read_json(tmp_path / "out" / "results" / f"{student}.json") for student in sorted(expected)]
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "<figure id='histogram'><img src='data:image/png;base64," in page
+    assert page == class_report.render(saved, exercises.assignment("a1_neuron"))
