@@ -91,6 +91,15 @@ def histogram(scores: list[float], max_score: float) -> str:
     return data_uri(png(fig))
 
 
+def histogram_or_none(scores: list[float], max_score: float) -> str | None:
+    """``histogram``, or None if it can't be drawn: for a grading worker drawing it for the
+    report (``render``'s ``histogram_uri``), which then draws it itself."""
+    try:
+        return histogram(scores, max_score)
+    except Exception:
+        return None
+
+
 SIMILARITY = "similarity/index.html"
 """where ``grader similarity`` writes its index, relative to the report, when given the same folder"""
 

@@ -159,8 +159,11 @@ def _close_all() -> None:
 
 def grade_all(address: str, todo: list[Submission], planner, fingerprints: dict[str, str],
               finish: Callable[[Finished], None], started: Callable[[], None], *, usage: dict,
-              feedback_options: dict):
+              feedback_options: dict,
+              wrap_up: Callable[[Callable[[list[float], float], str | None]], None] | None = None):
     """Grade ``todo`` on the Dask cluster at ``address``; ``finish`` gets each student's files.
+    ``wrap_up``, once every submission is finished, gets a function that has a Dask worker draw
+    the class report's histogram (its matplotlib is warm: this process never imports it).
 
     The connection is made while ``planner`` computes the Keras answers; how long to try is
     Dask's ``distributed.comm.timeouts.connect`` setting. Adds to ``usage`` the CPU seconds the
@@ -203,4 +206,16 @@ def grade_all(address: str, todo: list[Submission], planner, fingerprints: dict[
             for plain in done["finished"]:
                 finish(Finished.from_plain(plain))
             future.release()
+        if wrap_up is not None:
+            wrap_up(lambda scores, max_score: _histogram(client, scores, max_score))
         return plan
+
+
+def _histogram(client, scores: list[float], max_score: float) -> str | None:
+    from grader.class_report import histogram_or_none
+
+    try:
+        uri = client.submit(histogram_or_none, scores, max_score, pure=False).result()
+    except Exception:  # a lost worker, say: the report draws it itself
+        return None
+    return uri if isinstance(uri, str) else None

@@ -133,24 +133,26 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
         planner = ready or PlanProcess(assignment_id, seed=seed, timeout=timeout)  # Keras, in its own process
         usage: dict[str, float] = {}
         options = {"pictures": pictures, "hidden_feedback": hidden_feedback}
+
+        def wrap_up(draw) -> None:
+            summary.grading_seconds = clock.seconds()  # grading is over: the histogram is the report's
+            # the workers are still up, their matplotlib warm: this process need not import it
+            drawn["histogram"] = draw(class_report.class_scores([saved[s.student] for s in subs]),
+                                      assignment.max_score)
+
         try:
             if scheduler:
                 from grader import distributed
 
                 distributed.grade_all(scheduler, todo, planner, fingerprints, finish, clock.start, usage=usage,
-                                      feedback_options=options)
+                                      feedback_options=options, wrap_up=wrap_up)
             else:
                 from grader.grading import pool
-
-                def wrap_up(draw) -> None:
-                    # the workers are still up, their matplotlib warm: this process need not import it
-                    drawn["histogram"] = draw(class_report.class_scores([saved[s.student] for s in subs]),
-                                              assignment.max_score)
 
                 pool.grade_local(todo, planner, kinds(assignment), workers=workers, fingerprints=fingerprints,
                                  finish=finish, started=clock.start, usage=usage, feedback_options=options, out=out,
                                  wrap_up=wrap_up)
-            summary.grading_seconds = clock.seconds()
+            summary.grading_seconds = summary.grading_seconds or clock.seconds()
         finally:
             planner.cancel()
             bar.close()

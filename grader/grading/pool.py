@@ -312,7 +312,9 @@ def serve(needs: list[tuple[str, ...]], index: int, stdin, stdout, servers: int 
                     # than graded, and its files written, after the run has stopped
                     return
                 if "histogram" in message:  # the run's last request, once everything is graded
-                    write_frame(stdout, json.dumps({"uri": _histogram(**message["histogram"])}).encode())
+                    from grader.class_report import histogram_or_none
+
+                    write_frame(stdout, json.dumps({"uri": histogram_or_none(**message["histogram"])}).encode())
                     continue
                 for item in message["items"]:
                     worker.add(*_submission(item))
@@ -324,15 +326,6 @@ def serve(needs: list[tuple[str, ...]], index: int, stdin, stdout, servers: int 
                 write_frame(stdout, done.pack({"usage": usage}))
     finally:
         worker.close()
-
-
-def _histogram(scores: list[float], max_score: float) -> str | None:
-    from grader import class_report
-
-    try:
-        return class_report.histogram(scores, max_score)
-    except Exception:  # the report then draws it itself
-        return None
 
 
 def main(argv=None) -> None:

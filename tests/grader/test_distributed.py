@@ -145,8 +145,12 @@ def test_one_worker_many_workers_and_dask_give_byte_identical_results(cluster, t
         rows = {r["student"]: r for r in csv.DictReader(f)}
     assert {s: {n: float(rows[s][n]) for n in scores} for s, scores in expected.items()} == expected
     assert not (tmp_path / "marker").exists()
+    def histogram(out):  # drawn by a local worker, or a Dask one (the report lists timings too)
+        return (out / "report.html").read_text(encoding="utf-8").split("<figure id='histogram'>")[1].split("</figure>")[0]
+
     for name in ("w3", "dask"):
         assert (tmp_path / name / "grades.csv").read_bytes() == (tmp_path / "w1" / "grades.csv").read_bytes()
+        assert histogram(tmp_path / name) == histogram(tmp_path / "w1")
         assert results(tmp_path / name) == results(tmp_path / "w1")
         for folder in ("feedback", "instructor"):  # the student's pages, and the instructor's copies
             pages = sorted(p.name for p in (tmp_path / "w1" / folder).iterdir())
