@@ -153,3 +153,33 @@ def test_a_worker_draws_the_class_histogram(tmp_path, plan):
     page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert "<figure id='histogram'><img src='data:image/png;base64," in page
     assert page == class_report.render(saved, exercises.assignment("a1_neuron"))
+
+
+def test_a_file_that_cannot_be_written_stops_the_run_with_its_reason(tmp_path, plan):
+    """A worker that cannot write a student's file (a full disk, say; here a folder in its way)
+    sends it back whole, and ``grader grade`` stops on it with one readable line, as it would
+    had it written the file itself: the failure is neither hidden nor taken for a lost worker
+    (whose submissions are graded again, then failed as a grader fault)."""
+    from grader.grading import pool
+    from grader.submissions import discover
+
+    samples.synthetic_class("a1_neuron", tmp_path / "class", 6)
+    subs = discover(tmp_path / "class", "a1_neuron")
+    first = subs[0].student
+    for out in (tmp_path / "direct", tmp_path / "cli"):
+        (out / "feedback" / f"{first}.html").mkdir(parents=True)
+    got = []
+    pool.grade_local(subs, _ready(plan), [()], workers=2, fingerprints={s.student: "f" for s in subs},
+                     finish=got.append, started=lambda: None, usage={}, feedback_options={"pictures": False},
+                     out=tmp_path / "direct")
+    done = {d.student: d for d in got}
+    assert len(got) == len(subs) and set(done) == {s.student for s in subs}
+    assert "worker process failed" not in done[first].results_text
+    assert not done[first].written and b"id='score'" in done[first].feedback  # sent back whole, to be written
+    assert all(d.written for student, d in done.items() if student != first)
+    run = subprocess.run([sys.executable, "-m", "grader.cli", "grade", "a1_neuron", str(tmp_path / "class"),
+                          "--out", str(tmp_path / "cli"), "--plan", str(plan), "--workers", "2"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode != 0
+    assert run.stderr.strip().splitlines()[-1].startswith("grader: [Errno 21] Is a directory")
+    assert not (tmp_path / "cli" / "results" / f"{first}.json").exists()
