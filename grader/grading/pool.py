@@ -7,9 +7,9 @@ gets the plan once (``course.codec`` bytes), then small batches of submissions t
 writes each finished submission's files itself (``judging.Finished.write``) and sends back its
 results and grades.csv row (``judging.Finished.pack``). So judging, the pictures and the files
 take every core, and the ``grader grade`` process is left with the bookkeeping: anything it did
-for every submission would be a ceiling for the whole run, whatever the number of cores. Frames on the pipes are ``grader.sandbox.frames``'; the worker
-processes are as trusted as the ``grader grade`` process (they hold the answers; submissions
-never run in them).
+for every submission would be a ceiling for the whole run, whatever the number of cores. Frames
+on the pipes are ``grader.sandbox.frames``'; the worker processes are as trusted as the
+``grader grade`` process (they hold the answers; submissions never run in them).
 """
 from __future__ import annotations
 
