@@ -78,7 +78,8 @@ class Finished:
         """The ``Finished`` in a ``pack`` frame, and the header (for ``extra``)."""
         meta, (results, *pages) = unpack_envelope(frame)
         text = str(results, "utf-8", "surrogateescape")
-        page, instructor = (bytes(pages[0]), bytes(pages[1]) if meta["instructor"] else None) if pages else (b"", None)
+        page = bytes(pages[0]) if pages else b""  # none once ``written``
+        instructor = bytes(pages[1]) if pages and meta["instructor"] else None
         done = cls(meta["student"], json.loads(text), text, page, meta["row"], instructor, float(meta["cpu"]),
                    bool(meta.get("written")))
         return done, meta

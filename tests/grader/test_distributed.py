@@ -145,6 +145,7 @@ def test_one_worker_many_workers_and_dask_give_byte_identical_results(cluster, t
         rows = {r["student"]: r for r in csv.DictReader(f)}
     assert {s: {n: float(rows[s][n]) for n in scores} for s, scores in expected.items()} == expected
     assert not (tmp_path / "marker").exists()
+
     def histogram(out):  # drawn by a local worker, or a Dask one (the report lists timings too)
         return (out / "report.html").read_text(encoding="utf-8").split("<figure id='histogram'>")[1].split("</figure>")[0]
 
