@@ -105,6 +105,8 @@ def main(argv=None) -> None:
     parser.add_argument("--plan-a3", type=Path, default=None, help="`grader plan a3_network --seed 0` file")
     parser.add_argument("--workers", default=None, help="comma-separated worker counts (default: 1, 2, 4, … cores)")
     parser.add_argument("--no-dask", action="store_true", help="local runs only")
+    parser.add_argument("--no-local", action="store_true",
+                        help="Dask runs only (grades.csv is then compared with 1 Dask worker's)")
     parser.add_argument("--no-pictures", action="store_true", help="grader grade --no-pictures")
     parser.add_argument("--timeout", type=float, default=2.0, help="grader grade --timeout (s per function)")
     parser.add_argument("--keep", type=Path, default=None, help="keep the classes and outputs here")
@@ -125,7 +127,7 @@ def main(argv=None) -> None:
                                capture_output=True)
             class_dir = tmp / f"class-{assignment_id}"
             expected = samples.synthetic_class(assignment_id, class_dir, args.students)
-            modes = [("local", lambda n: (["--workers", str(n)], None))]
+            modes = [] if args.no_local else [("local", lambda n: (["--workers", str(n)], None))]
             if not args.no_dask:
                 modes.append(("Dask", dask_cluster))
             baseline_csv = None

@@ -3,17 +3,23 @@
 The plan (the Keras answers with the case inputs) is scattered to every worker once, as
 ``course.codec`` bytes. Each Dask task (``grade_chunk``) grades a few submissions with a
 ``grader.grading.worker.Worker`` of its worker thread (its own fork servers, kept for the run)
-and judges them there, returning each student's finished files as plain data
-(``judging.Finished``): this process only writes them. Submissions travel inside their tasks as
-file bytes, so workers need no shared file system, only this package installed (``pip install
-digits-course[worker]``: NumPy and matplotlib, no TensorFlow for A1-A3). A worker process is as
-trusted as this one (it holds the answers); submission code runs only in its sandboxed children.
+and judges them there. A worker that sees the run's output folder (``seen_folder``: the same
+file system, a local cluster or a shared disk) writes each student's files itself, as a local
+worker does, and returns the results only; any other returns the finished files as plain data
+(``judging.Finished``) for this process to write. Either way this process does no more than
+bookkeeping for a student: whatever it did for each would cap the whole cluster. Submissions
+travel inside their tasks as file bytes, so workers need no shared file system, only this
+package installed (``pip install digits-course[worker]``: NumPy and matplotlib, no TensorFlow
+for A1-A3). A worker process is as trusted as this one (it holds the answers); submission code
+runs only in its sandboxed children.
 """
 from __future__ import annotations
 
 import atexit
 import hashlib
 import os
+import secrets
+import shutil
 import tempfile
 import threading
 import time
@@ -30,6 +36,8 @@ TASKS_PER_THREAD = 3
 """tasks in flight per worker thread, so no worker waits for the next one"""
 MAX_FOLDER_BYTES = 64 * 2**20
 """a submission folder's files beyond this are not sent (the submission file always is)"""
+SHARED_PREFIX = ".grader-dask-"
+"""the output folder's private folder for a run (``share_folder``)"""
 
 
 def pack(sub: Submission, fingerprint: str) -> dict:
@@ -50,13 +58,54 @@ def pack(sub: Submission, fingerprint: str) -> dict:
             "fingerprint": fingerprint}
 
 
-def grade_chunk(plan_data: bytes, items: list[dict], feedback_options: dict) -> dict:
-    """Runs on a Dask worker: grade and judge each packed submission.
+def share_folder(out: Path) -> dict:
+    """A private folder (0700) in ``out`` for this run, holding a random token by which a Dask
+    worker tells whether it sees ``out`` (``seen_folder``), and the pictures such workers share
+    (``grader.pictures.share``). Removed when the run ends, which also stops workers writing
+    into ``out``; a run killed before that leaves it, and the next run in ``out`` removes it."""
+    out = out.resolve()
+    for old in out.glob(f"{SHARED_PREFIX}*"):
+        shutil.rmtree(old, ignore_errors=True)
+    folder = tempfile.mkdtemp(dir=out, prefix=SHARED_PREFIX)
+    token = secrets.token_hex(16)
+    with open(os.path.join(folder, "token"), "x") as f:
+        f.write(token)
+    return {"out": str(out), "path": folder, "token": token}
+
+
+_seen: dict[tuple[str, str], bool] = {}
+"""(run's folder, token) -> whether this process read the token there (``seen_folder``)"""
+
+
+def seen_folder(folder: dict | None) -> Path | None:
+    """The run's output folder if this process sees the very folder the ``grader grade`` process
+    writes (the run's folder is there, with its token: ``share_folder``), else None. Asked
+    once per process and run; a worker on another machine, or as another user, sees no token."""
+    if not folder:
+        return None
+    key = (folder["path"], folder["token"])
+    if key not in _seen:
+        try:
+            with open(os.path.join(folder["path"], "token")) as f:
+                _seen[key] = f.read(len(folder["token"]) + 1) == folder["token"]
+        except (OSError, ValueError):
+            _seen[key] = False
+    return Path(folder["out"]) if _seen[key] else None
+
+
+def grade_chunk(plan_data: bytes, items: list[dict], feedback_options: dict, out_folder: dict | None = None) -> dict:
+    """Runs on a Dask worker: grade and judge each packed submission. Where this worker sees the
+    run's output folder (``out_folder``: ``seen_folder``) it writes each student's files there.
 
     Returns ``{"finished": [Finished.to_plain()], "usage": CPU seconds by kind, for this task}``.
     """
+    from grader import pictures
+
     worker = _worker(plan_data)
     worker.feedback_options = dict(feedback_options)
+    out = seen_folder(out_folder)
+    # the workers that see the run's folder draw each picture once between them, not once each
+    pictures.share(out_folder["path"] if out is not None else None)
     before = dict(worker.usage)
     start = time.thread_time()
     with tempfile.TemporaryDirectory(prefix="grader-dask-") as tmp:
@@ -73,6 +122,13 @@ def grade_chunk(plan_data: bytes, items: list[dict], feedback_options: dict) -> 
             path = None if item["name"] is None else folder / item["name"]
             subs.append((Submission(item["student"], folder, path, item["problem"]), item["fingerprint"]))
         finished = worker.grade(subs)
+    for done in finished:
+        # not once the run has stopped (its folder gone): a later run may be grading this student
+        if out is not None and os.path.exists(out_folder["path"]):
+            try:
+                done.write(out)
+            except OSError:  # a full disk, say: sent back whole, ``grader grade`` stops on it with the reason
+                pass
     usage = {kind: worker.usage[kind] - before[kind] for kind in ("submissions", "fork servers")}
     usage["Dask workers"] = time.thread_time() - start
     return {"finished": [f.to_plain() for f in finished], "usage": usage}
@@ -159,11 +215,13 @@ def _close_all() -> None:
 
 def grade_all(address: str, todo: list[Submission], planner, fingerprints: dict[str, str],
               finish: Callable[[Finished], None], started: Callable[[], None], *, usage: dict,
-              feedback_options: dict,
+              feedback_options: dict, out: Path | None = None,
               wrap_up: Callable[[Callable[[list[float], float], str | None]], None] | None = None):
     """Grade ``todo`` on the Dask cluster at ``address``; ``finish`` gets each student's files.
-    ``wrap_up``, once every submission is finished, gets a function that has a Dask worker draw
-    the class report's histogram (its matplotlib is warm: this process never imports it).
+    With ``out``, the workers that see that folder write the files there themselves
+    (``Finished.written``, as in ``grading.pool.grade_local``). ``wrap_up``, once every
+    submission is finished, gets a function that has a Dask worker draw the class report's
+    histogram (its matplotlib is warm: this process never imports it).
 
     The connection is made while ``planner`` computes the Keras answers; how long to try is
     Dask's ``distributed.comm.timeouts.connect`` setting. Adds to ``usage`` the CPU seconds the
@@ -178,37 +236,42 @@ def grade_all(address: str, todo: list[Submission], planner, fingerprints: dict[
         client = Client(address)
     except (OSError, TimeoutError) as e:
         raise ConnectionError(f"could not reach the Dask scheduler at {address}: {e}") from None
-    with client:
-        plan = planner.result()
-        [shared] = client.scatter([codec.encode(plan.to_plain())], broadcast=True, hash=False)
-        # every worker thread's fork servers (and matplotlib) start now, before the clock, as the
-        # local pool's do: at the first task of a big cluster they took a fifth of the run
-        for zygote_cpu in client.gather([client.submit(prepare, shared, feedback_options, workers=[address],
-                                                       allow_other_workers=True, pure=False)
-                                         for address, n in client.nthreads().items() for _ in range(n)]):
-            for kind, seconds in zygote_cpu.items():
-                usage[kind] = usage.get(kind, 0.0) + seconds
-        started()
-        chunks = [todo[i:i + CHUNK] for i in range(0, len(todo), CHUNK)]
-        threads = max(1, sum(client.nthreads().values()))
+    folder = share_folder(out) if out is not None else None
+    try:
+        with client:
+            plan = planner.result()
+            [shared] = client.scatter([codec.encode(plan.to_plain())], broadcast=True, hash=False)
+            # every worker thread's fork servers (and matplotlib) start now, before the clock, as the
+            # local pool's do: at the first task of a big cluster they took a fifth of the run
+            for zygote_cpu in client.gather([client.submit(prepare, shared, feedback_options, workers=[address],
+                                                           allow_other_workers=True, pure=False)
+                                             for address, n in client.nthreads().items() for _ in range(n)]):
+                for kind, seconds in zygote_cpu.items():
+                    usage[kind] = usage.get(kind, 0.0) + seconds
+            started()
+            chunks = [todo[i:i + CHUNK] for i in range(0, len(todo), CHUNK)]
+            threads = max(1, sum(client.nthreads().values()))
 
-        def submit(chunk):
-            return client.submit(grade_chunk, shared, [pack(sub, fingerprints[sub.student]) for sub in chunk],
-                                 feedback_options, pure=False)
+            def submit(chunk):
+                return client.submit(grade_chunk, shared, [pack(sub, fingerprints[sub.student]) for sub in chunk],
+                                     feedback_options, folder, pure=False)
 
-        running = as_completed([submit(chunks.pop(0)) for _ in range(min(len(chunks), threads * TASKS_PER_THREAD))])
-        for future in running:
-            if chunks:
-                running.add(submit(chunks.pop(0)))
-            done = future.result()
-            for kind, seconds in done["usage"].items():
-                usage[kind] = usage.get(kind, 0.0) + seconds
-            for plain in done["finished"]:
-                finish(Finished.from_plain(plain))
-            future.release()
-        if wrap_up is not None:
-            wrap_up(lambda scores, max_score: _histogram(client, scores, max_score))
-        return plan
+            running = as_completed([submit(chunks.pop(0)) for _ in range(min(len(chunks), threads * TASKS_PER_THREAD))])
+            for future in running:
+                if chunks:
+                    running.add(submit(chunks.pop(0)))
+                done = future.result()
+                for kind, seconds in done["usage"].items():
+                    usage[kind] = usage.get(kind, 0.0) + seconds
+                for plain in done["finished"]:
+                    finish(Finished.from_plain(plain))
+                future.release()
+            if wrap_up is not None:
+                wrap_up(lambda scores, max_score: _histogram(client, scores, max_score))
+            return plan
+    finally:
+        if folder is not None:  # the run is over: no worker writes into ``out`` any more
+            shutil.rmtree(folder["path"], ignore_errors=True)
 
 
 def _histogram(client, scores: list[float], max_score: float) -> str | None:

@@ -144,7 +144,7 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
             if scheduler:
                 from grader import distributed
 
-                distributed.grade_all(scheduler, todo, planner, fingerprints, finish, clock.start, usage=usage,
+                distributed.grade_all(scheduler, todo, planner, fingerprints, finish, clock.start, usage=usage, out=out,
                                       feedback_options=options, wrap_up=wrap_up)
             else:
                 from grader.grading import pool

@@ -42,8 +42,9 @@ class Finished:
     cpu: float = 0.0
     """the CPU seconds the submission's sandboxed processes took"""
     written: bool = False
-    """whether the files are written already (by a local grading worker: ``write``), so that
-    only the results and the row came back, the pages left out"""
+    """whether the files are written already (``write``, by a local grading worker or by a Dask
+    worker that shares the ``grader grade`` process's file system), so that only the results
+    and the row came back, the pages left out"""
 
     def write(self, out: Path) -> None:
         """Write the files into ``out``, each atomically: the pages first, then
@@ -55,13 +56,15 @@ class Finished:
         self.written = True
 
     def to_plain(self) -> dict:
-        return {"student": self.student, "results_text": self.results_text, "feedback": self.feedback,
-                "row": self.row, "instructor": self.instructor, "cpu": self.cpu}
+        """Plain data for a Dask task's result (``from_plain``); once ``written``, without the pages."""
+        pages = {} if self.written else {"feedback": self.feedback, "instructor": self.instructor}
+        return {"student": self.student, "results_text": self.results_text, "row": self.row, "cpu": self.cpu,
+                "written": self.written, **pages}
 
     @classmethod
     def from_plain(cls, d: dict) -> "Finished":
-        return cls(d["student"], json.loads(d["results_text"]), d["results_text"], d["feedback"], d["row"],
-                   d.get("instructor"), float(d.get("cpu") or 0.0))
+        return cls(d["student"], json.loads(d["results_text"]), d["results_text"], d.get("feedback") or "", d["row"],
+                   d.get("instructor"), float(d.get("cpu") or 0.0), bool(d.get("written")))
 
     def pack(self, extra: dict | None = None) -> bytes:
         """One frame for a pipe: a small JSON header (with ``extra``) and the files' bytes as they

@@ -30,6 +30,23 @@ class GradedClass:
     """the mistake (a key of ``samples.MISTAKES``) the student ``QUOTED_NAME`` made"""
 
 
+@pytest.fixture(scope="session")
+def a1_plan(tmp_path_factory) -> Path:
+    """``grader plan a1_neuron --seed 0``'s file (Keras computes it once for the whole session)."""
+    path = tmp_path_factory.mktemp("plan") / "a1.plan"
+    made = subprocess.run([sys.executable, "-m", "grader.cli", "plan", "a1_neuron", "--seed", "0", "--out", str(path)],
+                          capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    return path
+
+
+def ready_plan(path: Path, timeout: float = 1.0):
+    """The plan in ``path`` (``a1_plan``) as ``grade_local`` and ``grade_all`` take it."""
+    from grader.grading.plan_file import Ready, read_plan
+
+    return Ready(read_plan(path, assignment_id="a1_neuron", seed=0, timeout=timeout))
+
+
 def children(pid: int) -> list[int]:
     """The child processes of every thread of ``pid`` (a Dask worker starts them from its task threads)."""
     found = []

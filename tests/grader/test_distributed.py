@@ -13,7 +13,7 @@ import pytest
 
 from grader import samples
 
-from .conftest import children, cmdline
+from .conftest import children, cmdline, ready_plan
 
 DASK = str(Path(sys.executable).with_name("dask"))
 
@@ -46,6 +46,47 @@ def cluster(tmp_path_factory):
         yield address, root, [proc.pid for proc in processes[1:]]
     finally:
         for proc in reversed(processes):  # the workers first, while their scheduler can see them go
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+@pytest.fixture(scope="module")
+def blind_cluster(tmp_path_factory):
+    """A scheduler and a worker that cannot see the folder it yields: the worker runs in a mount
+    namespace of its own where an empty tmpfs covers it, as a worker on another machine would
+    see none of this one's files."""
+    if os.geteuid() != 0:
+        pytest.skip("a mount namespace of its own needs root here")
+    root = tmp_path_factory.mktemp("blind")
+    unseen = root / "unseen"
+    unseen.mkdir()
+    address_file = root / "scheduler.json"
+    processes = [start("scheduler", "--host", "127.0.0.1", "--port", "0", "--scheduler-file", str(address_file),
+                       "--no-dashboard", log=root / "scheduler.log")]
+    try:
+        deadline = time.monotonic() + 60
+        while not address_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        address = json.loads(address_file.read_text())["address"]
+        worker = ["worker", "--scheduler-file", str(address_file), "--nthreads", "1", "--no-nanny", "--no-dashboard"]
+        processes.append(subprocess.Popen(
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+             'mount -t tmpfs blind "$1" && shift && exec "$@"', "sh", str(unseen), DASK, *worker],
+            stdout=(root / "worker.log").open("w"), stderr=subprocess.STDOUT, start_new_session=True))
+        from dask.distributed import Client
+
+        with Client(address, timeout="30s") as client:
+            try:
+                client.wait_for_workers(1, timeout=60)
+            except TimeoutError:
+                pytest.skip(f"no worker in a mount namespace of its own: {(root / 'worker.log').read_text()[-300:]}")
+        yield address, unseen
+    finally:
+        for proc in reversed(processes):
             os.killpg(proc.pid, signal.SIGTERM)
             try:
                 proc.wait(timeout=20)
@@ -117,7 +158,7 @@ HOSTILE = ("lie_object_eq", "lie_nan", "lie_object_dtype", "patch_builtins_and_c
 """attacks whose results say nothing about where they ran (no paths, no process ids)"""
 
 
-def test_one_worker_many_workers_and_dask_give_byte_identical_results(cluster, tmp_path, results):
+def test_one_worker_many_workers_and_dask_give_byte_identical_results(cluster, tmp_path, results, a1_plan):
     """Correct students, every named mistake, stubs, a timeout and hostile submissions: the same
     files (timings aside) whoever grades and judges them."""
     address, *_ = cluster
@@ -133,13 +174,9 @@ def test_one_worker_many_workers_and_dask_give_byte_identical_results(cluster, t
         if case.name in HOSTILE:
             case.write(ctx)
             expected[case.name] = corpus.expected_scores(case)
-    plan = tmp_path / "a1.plan"
-    made = subprocess.run([sys.executable, "-m", "grader.cli", "plan", "a1_neuron", "--out", str(plan)],
-                          capture_output=True, text=True)
-    assert made.returncode == 0, made.stderr
     outs = {"w1": ["--workers", "1"], "w3": ["--workers", "3"], "dask": ["--scheduler", address]}
     for name, how in outs.items():
-        proc = grade(tmp_path / "class", "--out", tmp_path / name, "--plan", plan, *how)
+        proc = grade(tmp_path / "class", "--out", tmp_path / name, "--plan", a1_plan, *how)
         assert proc.returncode == 0, proc.stderr
     with open(tmp_path / "w1" / "grades.csv") as f:
         rows = {r["student"]: r for r in csv.DictReader(f)}
@@ -160,3 +197,48 @@ def test_one_worker_many_workers_and_dask_give_byte_identical_results(cluster, t
             for page in pages:
                 assert (tmp_path / name / folder / page).read_bytes() == \
                     (tmp_path / "w1" / folder / page).read_bytes(), (name, folder, page)
+
+
+@pytest.mark.parametrize("sees", [True, False], ids=["workers that see the folder", "a worker that does not"])
+def test_dask_workers_write_the_files_where_they_see_the_output_folder(request, sees, tmp_path, a1_plan, results):
+    """A Dask worker that sees ``--out`` (the same file system) writes each student's files there
+    itself and sends back the results only, as a local worker does: writing them, the one
+    ``grader grade`` process capped a whole cluster. One that does not sees sends the pages, and
+    ``grader grade`` writes them. The files are the local pool's, byte for byte, either way."""
+    from grader import distributed
+    from grader.grading import pool
+    from grader.results import clean_partial_writes
+    from grader.submissions import discover
+
+    address, where = ((request.getfixturevalue("cluster")[0], tmp_path) if sees
+                      else request.getfixturevalue("blind_cluster"))
+    samples.synthetic_class("a1_neuron", tmp_path / "class", 12)
+    subs = discover(tmp_path / "class", "a1_neuron")
+    fingerprints = {s.student: "f" for s in subs}
+    options = {"pictures": False}
+    local, out = tmp_path / "local", where / f"dask-{sees}"
+    pool.grade_local(subs, ready_plan(a1_plan), [()], workers=1, fingerprints=fingerprints, finish=lambda done: None,
+                     started=lambda: None, usage={}, feedback_options=options, out=local)
+    clean_partial_writes(out)
+    got = []
+
+    def finish(done):  # as ``grader grade`` does
+        got.append((done, done.written))
+        if not done.written:
+            done.write(out)
+
+    distributed.grade_all(address, subs, ready_plan(a1_plan), fingerprints, finish, lambda: None, usage={},
+                          feedback_options=options, out=out)
+    assert sorted(done.student for done, _ in got) == sorted(s.student for s in subs)
+    if sees:  # sent back without the pages: the worker wrote them
+        assert all(written and not done.feedback and done.instructor is None for done, written in got)
+    else:
+        assert not any(written for _, written in got)
+        assert all(done.feedback and done.instructor for done, _ in got)
+    assert results(out) == results(local) and len(results(out)) == len(subs)
+    for folder in ("feedback", "instructor"):
+        names = sorted(p.name for p in (local / folder).iterdir())
+        assert sorted(p.name for p in (out / folder).iterdir()) == names and len(names) == len(subs)
+        for name in names:
+            assert (out / folder / name).read_bytes() == (local / folder / name).read_bytes(), (folder, name)
+    assert not list(out.glob(".*")) and not list(out.glob("*/.*.tmp"))  # no token, no temporary file left

@@ -25,14 +25,6 @@ def cli(*args, env=None) -> subprocess.CompletedProcess:
                           env=env)
 
 
-@pytest.fixture(scope="module")
-def a1_plan(tmp_path_factory):
-    path = tmp_path_factory.mktemp("plan") / "a1.plan"
-    proc = cli("plan", "a1_neuron", "--seed", "0", "--out", path)
-    assert proc.returncode == 0, proc.stderr
-    return path
-
-
 @pytest.fixture
 def without_tensorflow(tmp_path):
     """An environment where ``import tensorflow`` (or keras) fails, in every process it starts."""

@@ -13,18 +13,9 @@ import pytest
 
 from grader import samples
 
-from .conftest import children, cmdline
+from .conftest import children, cmdline, ready_plan
 
 STUDENTS = 400
-
-
-@pytest.fixture(scope="module")
-def plan(tmp_path_factory):
-    path = tmp_path_factory.mktemp("plan") / "a1.plan"
-    made = subprocess.run([sys.executable, "-m", "grader.cli", "plan", "a1_neuron", "--out", str(path)],
-                          capture_output=True, text=True)
-    assert made.returncode == 0, made.stderr
-    return path
 
 
 LOSSES = {
@@ -36,13 +27,13 @@ LOSSES = {
 
 
 @pytest.mark.parametrize("lost", LOSSES.values(), ids=LOSSES.keys())
-def test_a_run_that_loses_a_process_still_grades_everyone(tmp_path, plan, lost):
+def test_a_run_that_loses_a_process_still_grades_everyone(tmp_path, a1_plan, lost):
     if lost != ("worker",) and os.geteuid() != 0:
         pytest.skip("as an ordinary user, workers and fork servers are started afresh, without zygotes")
     expected = samples.synthetic_class("a1_neuron", tmp_path / "class", STUDENTS)
     out = tmp_path / "out"
     run = subprocess.Popen([sys.executable, "-m", "grader.cli", "grade", "a1_neuron", str(tmp_path / "class"),
-                            "--out", str(out), "--plan", str(plan), "--workers", "2", "--no-pictures"],
+                            "--out", str(out), "--plan", str(a1_plan), "--workers", "2", "--no-pictures"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while len(list((out / "results").glob("*.json"))) < 10:  # grading is under way
@@ -73,13 +64,7 @@ def test_a_run_that_loses_a_process_still_grades_everyone(tmp_path, plan, lost):
     assert not wrong, wrong[:5]
 
 
-def _ready(plan_path, timeout=1.0):
-    from grader.grading.plan_file import Ready, read_plan
-
-    return Ready(read_plan(plan_path, assignment_id="a1_neuron", seed=0, timeout=timeout))
-
-
-def test_workers_write_the_files_and_send_back_the_results_only(tmp_path, plan):
+def test_workers_write_the_files_and_send_back_the_results_only(tmp_path, a1_plan):
     """Every file is written by a worker: the ``grader grade`` process gets the results and the
     row, not the pages (whose writing, done there, would be a ceiling on any number of cores)."""
     from grader.grading import pool
@@ -90,7 +75,7 @@ def test_workers_write_the_files_and_send_back_the_results_only(tmp_path, plan):
     runs = {}
     for name, out in (("written by the workers", tmp_path / "out"), ("sent back", None)):
         got = []
-        pool.grade_local(subs, _ready(plan), [()], workers=2, fingerprints={s.student: "f" for s in subs},
+        pool.grade_local(subs, ready_plan(a1_plan), [()], workers=2, fingerprints={s.student: "f" for s in subs},
                          finish=got.append, started=lambda: None, usage={}, feedback_options={"pictures": False},
                          out=out)
         runs[name] = {done.student: done for done in got}
@@ -106,7 +91,7 @@ def test_workers_write_the_files_and_send_back_the_results_only(tmp_path, plan):
     assert not list((tmp_path / "out").glob("*/.*.tmp"))
 
 
-def test_a_worker_stops_with_its_run(tmp_path, plan):
+def test_a_worker_stops_with_its_run(tmp_path, a1_plan):
     """Once the ``grader grade`` process has stopped (or been killed), a worker drops what it
     still had queued: it grades nothing more and writes no file after the run ended."""
     from course import codec
@@ -118,7 +103,7 @@ def test_a_worker_stops_with_its_run(tmp_path, plan):
     out = tmp_path / "out"
     worker = WorkerProcess(0, [()])
     try:
-        worker.configure(codec.encode(_ready(plan, timeout=1.0).result().to_plain()), {"pictures": False},
+        worker.configure(codec.encode(ready_plan(a1_plan, timeout=1.0).result().to_plain()), {"pictures": False},
                          str(tmp_path), out)
         worker.ready()
         worker.send([(sub, "f", 0) for sub in subs])
@@ -133,7 +118,7 @@ def test_a_worker_stops_with_its_run(tmp_path, plan):
     assert len(list((out / "results").glob("*.json"))) <= 1  # at most the one under way
 
 
-def test_a_worker_draws_the_class_histogram(tmp_path, plan):
+def test_a_worker_draws_the_class_histogram(tmp_path, a1_plan):
     """The ``grader grade`` process never imports matplotlib (a fifth of a small class's run):
     a worker, whose matplotlib is warm, draws the class report's histogram, the very one the
     report would have drawn itself."""
@@ -145,7 +130,7 @@ def test_a_worker_draws_the_class_histogram(tmp_path, plan):
     code = ("import sys; from grader import grade; "
             "grade.grade('a1_neuron', sys.argv[1], sys.argv[2], plan=sys.argv[3], workers=2, progress=False); "
             "print('matplotlib' in sys.modules)")
-    run = subprocess.run([sys.executable, "-c", code, str(tmp_path / "class"), str(tmp_path / "out"), str(plan)],
+    run = subprocess.run([sys.executable, "-c", code, str(tmp_path / "class"), str(tmp_path / "out"), str(a1_plan)],
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == ["False"]
@@ -155,7 +140,7 @@ def test_a_worker_draws_the_class_histogram(tmp_path, plan):
     assert page == class_report.render(saved, exercises.assignment("a1_neuron"))
 
 
-def test_a_file_that_cannot_be_written_stops_the_run_with_its_reason(tmp_path, plan):
+def test_a_file_that_cannot_be_written_stops_the_run_with_its_reason(tmp_path, a1_plan):
     """A worker that cannot write a student's file (a full disk, say; here a folder in its way)
     sends it back whole, and ``grader grade`` stops on it with one readable line, as it would
     had it written the file itself: the failure is neither hidden nor taken for a lost worker
@@ -169,7 +154,7 @@ def test_a_file_that_cannot_be_written_stops_the_run_with_its_reason(tmp_path, p
     for out in (tmp_path / "direct", tmp_path / "cli"):
         (out / "feedback" / f"{first}.html").mkdir(parents=True)
     got = []
-    pool.grade_local(subs, _ready(plan), [()], workers=2, fingerprints={s.student: "f" for s in subs},
+    pool.grade_local(subs, ready_plan(a1_plan), [()], workers=2, fingerprints={s.student: "f" for s in subs},
                      finish=got.append, started=lambda: None, usage={}, feedback_options={"pictures": False},
                      out=tmp_path / "direct")
     done = {d.student: d for d in got}
@@ -178,7 +163,7 @@ def test_a_file_that_cannot_be_written_stops_the_run_with_its_reason(tmp_path, p
     assert not done[first].written and b"id='score'" in done[first].feedback  # sent back whole, to be written
     assert all(d.written for student, d in done.items() if student != first)
     run = subprocess.run([sys.executable, "-m", "grader.cli", "grade", "a1_neuron", str(tmp_path / "class"),
-                          "--out", str(tmp_path / "cli"), "--plan", str(plan), "--workers", "2"],
+                          "--out", str(tmp_path / "cli"), "--plan", str(a1_plan), "--workers", "2"],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode != 0
     assert run.stderr.strip().splitlines()[-1].startswith("grader: [Errno 21] Is a directory")
