@@ -64,6 +64,7 @@ def share_folder(out: Path) -> dict:
     (``grader.pictures.share``). Removed when the run ends, which also stops workers writing
     into ``out``; a run killed before that leaves it, and the next run in ``out`` removes it."""
     out = out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
     for old in out.glob(f"{SHARED_PREFIX}*"):
         shutil.rmtree(old, ignore_errors=True)
     folder = tempfile.mkdtemp(dir=out, prefix=SHARED_PREFIX)

@@ -3,6 +3,7 @@ process) gives exactly the results of grading on this machine."""
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -242,3 +243,33 @@ def test_dask_workers_write_the_files_where_they_see_the_output_folder(request, 
         for name in names:
             assert (out / folder / name).read_bytes() == (local / folder / name).read_bytes(), (folder, name)
     assert not list(out.glob(".*")) and not list(out.glob("*/.*.tmp"))  # no token, no temporary file left
+
+
+def test_a_dask_worker_writes_only_for_the_run_it_sees_and_only_while_it_runs(tmp_path, a1_plan):
+    """``grade_chunk`` (here in this process, as a worker thread runs it) writes the files only
+    when the run's token is the one it reads in ``--out``, and not once the run has ended (its
+    folder removed): a later run may be grading the same students."""
+    from course import codec
+    from grader import distributed
+    from grader.submissions import discover
+
+    samples.synthetic_class("a1_neuron", tmp_path / "class", 6)
+    items = [distributed.pack(sub, "f") for sub in discover(tmp_path / "class", "a1_neuron")]
+    data = codec.encode(ready_plan(a1_plan).result().to_plain())
+    out = tmp_path / "out"
+    folder = distributed.share_folder(out)
+    assert oct(os.stat(folder["path"]).st_mode & 0o777) == "0o700"
+    forged = {**folder, "token": "0" * len(folder["token"])}  # another run's, or another machine's folder
+
+    def written(chunk, seen_as):
+        done = distributed.grade_chunk(data, chunk, {"pictures": False}, seen_as)["finished"]
+        assert len(done) == len(chunk)
+        for plain in done:  # either the files are on disk, or their pages came back
+            on_disk = (out / "results" / f"{plain['student']}.json").exists()
+            assert plain["written"] == on_disk == ("feedback" not in plain)
+        return [plain["written"] for plain in done]
+
+    assert written(items[:2], folder) == [True, True]
+    assert written(items[2:4], forged) == [False, False]
+    shutil.rmtree(folder["path"])  # the run is over
+    assert written(items[4:], folder) == [False, False]
