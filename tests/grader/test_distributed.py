@@ -1,5 +1,6 @@
 """``grader grade --scheduler`` on a real Dask cluster (a scheduler and two workers, each its own
 process) gives exactly the results of grading on this machine."""
+import contextlib
 import csv
 import json
 import os
@@ -19,32 +20,32 @@ from .conftest import children, cmdline, ready_plan
 DASK = str(Path(sys.executable).with_name("dask"))
 
 
-def start(*args, log: Path) -> subprocess.Popen:
-    return subprocess.Popen([DASK, *args], stdout=log.open("w"), stderr=subprocess.STDOUT,
+def start(*args, log: Path, prefix: tuple = ()) -> subprocess.Popen:
+    return subprocess.Popen([*prefix, DASK, *args], stdout=log.open("w"), stderr=subprocess.STDOUT,
                             start_new_session=True)
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    """A scheduler and two workers, of one thread and of two, started as the dask CLI starts them."""
-    root = tmp_path_factory.mktemp("dask")
+@contextlib.contextmanager
+def running(root: Path, workers: list[tuple[tuple, list[str]]]):
+    """A scheduler and ``workers`` (each: what its command starts with, then ``dask worker``'s
+    options), started as the dask CLI starts them; yields the scheduler's address and the
+    workers' processes, and stops them all."""
     address_file = root / "scheduler.json"
-    common = ["--no-dashboard"]
     processes = [start("scheduler", "--host", "127.0.0.1", "--port", "0", "--scheduler-file", str(address_file),
-                       *common, log=root / "scheduler.log")]
+                       "--no-dashboard", log=root / "scheduler.log")]
     try:
         deadline = time.monotonic() + 60
         while not address_file.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         address = json.loads(address_file.read_text())["address"]
-        for i in range(2):
-            processes.append(start("worker", "--scheduler-file", str(address_file), "--nthreads", str(i + 1),
-                                   "--no-nanny", "--name", f"worker-{i}", *common, log=root / f"worker-{i}.log"))
+        for i, (prefix, options) in enumerate(workers):
+            processes.append(start("worker", "--scheduler-file", str(address_file), "--no-nanny", "--no-dashboard",
+                                   *options, log=root / f"worker-{i}.log", prefix=prefix))
         from dask.distributed import Client
 
         with Client(address, timeout="30s") as client:
-            client.wait_for_workers(2, timeout=60)
-        yield address, root, [proc.pid for proc in processes[1:]]
+            client.wait_for_workers(len(workers), timeout=60)
+        yield address, processes[1:]
     finally:
         for proc in reversed(processes):  # the workers first, while their scheduler can see them go
             os.killpg(proc.pid, signal.SIGTERM)
@@ -56,44 +57,29 @@ def cluster(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """A scheduler and two workers, of one thread and of two."""
+    root = tmp_path_factory.mktemp("dask")
+    workers = [((), ["--nthreads", str(i + 1), "--name", f"worker-{i}"]) for i in range(2)]
+    with running(root, workers) as (address, processes):
+        yield address, root, [proc.pid for proc in processes]
+
+
+@pytest.fixture(scope="module")
 def blind_cluster(tmp_path_factory):
     """A scheduler and a worker that cannot see the folder it yields: the worker runs in a mount
     namespace of its own where an empty tmpfs covers it, as a worker on another machine would
     see none of this one's files."""
-    if os.geteuid() != 0:
-        pytest.skip("a mount namespace of its own needs root here")
     root = tmp_path_factory.mktemp("blind")
     unseen = root / "unseen"
     unseen.mkdir()
-    address_file = root / "scheduler.json"
-    processes = [start("scheduler", "--host", "127.0.0.1", "--port", "0", "--scheduler-file", str(address_file),
-                       "--no-dashboard", log=root / "scheduler.log")]
-    try:
-        deadline = time.monotonic() + 60
-        while not address_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        address = json.loads(address_file.read_text())["address"]
-        worker = ["worker", "--scheduler-file", str(address_file), "--nthreads", "1", "--no-nanny", "--no-dashboard"]
-        processes.append(subprocess.Popen(
-            ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-             'mount -t tmpfs blind "$1" && shift && exec "$@"', "sh", str(unseen), DASK, *worker],
-            stdout=(root / "worker.log").open("w"), stderr=subprocess.STDOUT, start_new_session=True))
-        from dask.distributed import Client
-
-        with Client(address, timeout="30s") as client:
-            try:
-                client.wait_for_workers(1, timeout=60)
-            except TimeoutError:
-                pytest.skip(f"no worker in a mount namespace of its own: {(root / 'worker.log').read_text()[-300:]}")
+    blind = ("unshare", "--mount", "--propagation", "private", "sh", "-c",
+             'mount -t tmpfs blind "$1" && shift && exec "$@"', "sh", str(unseen))
+    probe = subprocess.run([*blind, "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"no mount namespace of its own here (root only): {probe.stderr.strip()[-200:]}")
+    with running(root, [(blind, ["--nthreads", "1"])]) as (address, _):
         yield address, unseen
-    finally:
-        for proc in reversed(processes):
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
 
 
 def grade(*args, env=None):
