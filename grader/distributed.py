@@ -207,11 +207,18 @@ def _worker(plan_data: bytes):
 
 
 @atexit.register
-def _close_all() -> None:
-    for worker in _all:
-        worker.close()
-    for zygote, _ in _zygote:
-        zygote.close()
+def close_all() -> None:
+    """Stop this process's ``Worker``s (their fork servers) and its fork servers' zygote: at
+    exit, or in a process that ran ``grade_chunk`` in one thread of its own (a test), which
+    then starts them afresh for its next task. Not while other threads are grading."""
+    with _lock:
+        for worker in _all:
+            worker.close()
+        for zygote, _ in _zygote:
+            zygote.close()
+        _all.clear()
+        _zygote.clear()
+        _local.__dict__.clear()  # the calling thread's
 
 
 def grade_all(address: str, todo: list[Submission], planner, fingerprints: dict[str, str],
