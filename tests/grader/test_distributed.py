@@ -190,7 +190,7 @@ def test_one_worker_many_workers_and_dask_give_byte_identical_results(cluster, t
 def test_dask_workers_write_the_files_where_they_see_the_output_folder(request, sees, tmp_path, a1_plan, results):
     """A Dask worker that sees ``--out`` (the same file system) writes each student's files there
     itself and sends back the results only, as a local worker does: writing them, the one
-    ``grader grade`` process capped a whole cluster. One that does not sees sends the pages, and
+    ``grader grade`` process capped a whole cluster. One that does not see it sends the pages, and
     ``grader grade`` writes them. The files are the local pool's, byte for byte, either way."""
     from grader import distributed
     from grader.grading import pool
