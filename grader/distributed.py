@@ -126,10 +126,7 @@ def grade_chunk(plan_data: bytes, items: list[dict], feedback_options: dict, out
     for done in finished:
         # not once the run has stopped (its folder gone): a later run may be grading this student
         if out is not None and os.path.exists(out_folder["path"]):
-            try:
-                done.write(out)
-            except OSError:  # a full disk, say: sent back whole, ``grader grade`` stops on it with the reason
-                pass
+            done.write_if_possible(out)
     usage = {kind: worker.usage[kind] - before[kind] for kind in ("submissions", "fork servers")}
     usage["Dask workers"] = time.thread_time() - start
     return {"finished": [f.to_plain() for f in finished], "usage": usage}

@@ -55,6 +55,14 @@ class Finished:
         atomic_write(out / "results" / f"{self.student}.json", self.results_text)
         self.written = True
 
+    def write_if_possible(self, out: Path) -> None:
+        """``write``, by a worker; where it cannot (a full disk, say) the files stay unwritten, so
+        they go back whole and ``grader grade``, writing them, stops with the reason."""
+        try:
+            self.write(out)
+        except OSError:
+            pass
+
     def to_plain(self) -> dict:
         """Plain data for a Dask task's result (``from_plain``); once ``written``, without the pages."""
         pages = {} if self.written else {"feedback": self.feedback, "instructor": self.instructor}

@@ -320,10 +320,7 @@ def serve(needs: list[tuple[str, ...]], index: int, stdin, stdout, servers: int 
                     worker.add(*_submission(item))
             for done in worker.step():
                 if out is not None:
-                    try:
-                        done.write(out)
-                    except OSError:  # a full disk, say: sent back whole, ``grader grade`` stops on it with the reason
-                        pass
+                    done.write_if_possible(out)
                 usage = {"submissions": worker.usage["submissions"], "fork servers": worker.usage["fork servers"],
                          "grading workers": time.process_time()}
                 write_frame(stdout, done.pack({"usage": usage}))

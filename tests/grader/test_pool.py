@@ -103,7 +103,7 @@ def test_a_worker_stops_with_its_run(tmp_path, a1_plan):
     out = tmp_path / "out"
     worker = WorkerProcess(0, [()])
     try:
-        worker.configure(codec.encode(ready_plan(a1_plan, timeout=1.0).result().to_plain()), {"pictures": False},
+        worker.configure(codec.encode(ready_plan(a1_plan).result().to_plain()), {"pictures": False},
                          str(tmp_path), out)
         worker.ready()
         worker.send([(sub, "f", 0) for sub in subs])
