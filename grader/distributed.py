@@ -155,6 +155,8 @@ _local = threading.local()
 _all: list = []
 _zygote: list = []
 """[[the fork servers' zygote of this worker process, whether its CPU was reported]], once made"""
+_scratch: list = []
+"""[the scratch folder of this worker process's fork servers (``grader.sandbox.scratch``)], once made"""
 _lock = threading.Lock()
 
 
@@ -180,6 +182,18 @@ def _servers() -> int | None:
         return _zygote[0][0].fd
 
 
+def _scratch_folder() -> str:
+    """This worker process's scratch folder, made on first need and kept until it exits: what a
+    fork server killed outright leaves is removed then, or by the next process of this machine
+    that makes one, if this one is killed too."""
+    from grader.sandbox.scratch import Scratch
+
+    with _lock:
+        if not _scratch:
+            _scratch.append(Scratch())
+        return _scratch[0].path
+
+
 def _worker(plan_data: bytes):
     """This worker thread's ``Worker`` for the plan in ``plan_data`` (scattered once per run, so
     the same object each task: a new run's plan starts new fork servers)."""
@@ -196,7 +210,7 @@ def _worker(plan_data: bytes):
             _all.remove(old)
         _local.worker = None
         plan = Plan.from_plain(codec.decode(plan_data))
-        _local.worker = Worker(kinds(plan.assignment), plan=plan, servers=_servers())
+        _local.worker = Worker(kinds(plan.assignment), plan=plan, servers=_servers(), scratch=_scratch_folder())
         _local.digest = digest
         _all.append(_local.worker)
     _local.data = plan_data  # held, so its identity is never reused while this worker is kept
@@ -205,16 +219,19 @@ def _worker(plan_data: bytes):
 
 @atexit.register
 def close_all() -> None:
-    """Stop this process's ``Worker``s (their fork servers) and its fork servers' zygote: at
-    exit, or in a process that ran ``grade_chunk`` in one thread of its own (a test), which
+    """Stop this process's ``Worker``s (their fork servers) and its fork servers' zygote, and
+    remove its scratch folder: at exit, or in a process that ran ``grade_chunk`` in one thread of its own (a test), which
     then starts them afresh for its next task. Not while other threads are grading."""
     with _lock:
         for worker in _all:
             worker.close()
         for zygote, _ in _zygote:
             zygote.close()
+        for scratch in _scratch:
+            scratch.close()
         _all.clear()
         _zygote.clear()
+        _scratch.clear()
         _local.__dict__.clear()  # the calling thread's
 
 

@@ -36,6 +36,7 @@ from grader.results import StudentResult
 from grader.sandbox.client import ONE_THREAD_ENV, server_zygote
 from grader.sandbox.frames import read_frame, write_frame
 from grader.sandbox.processes import end
+from grader.sandbox.scratch import Scratch
 from grader.sandbox.zygote import Forked, Zygote, serve as fork_on_request
 from grader.submissions import Submission
 
@@ -85,23 +86,25 @@ def zygote(control_fd: int, pictures: bool) -> None:
         pictures_.warm()
     gc.freeze()
     fork_on_request(control_fd, lambda request: serve([tuple(n) for n in request["needs"]], request["index"],
-                                                      sys.stdin.buffer, sys.stdout.buffer, servers=request["servers"]))
+                                                      sys.stdin.buffer, sys.stdout.buffer, servers=request["servers"],
+                                                      scratch=request["scratch"]))
 
 
 class WorkerProcess:
     """The ``grader grade`` process's handle on one worker process: forked by ``zygote`` when
     there is one, else started afresh; its fork servers are forked by ``servers`` when there is
-    one (``client.server_zygote``'s control socket)."""
+    one (``client.server_zygote``'s control socket). Their folders go in ``scratch``, if given
+    (``grader.sandbox.scratch``)."""
 
     def __init__(self, index: int, needs: list[tuple[str, ...]], zygote: Zygote | None = None,
-                 servers: int | None = None):
+                 servers: int | None = None, scratch: str | None = None):
         self.index = index
         self.log = tempfile.TemporaryFile()
         self.process: subprocess.Popen | Forked | None = None
         if zygote is not None:
             try:
-                self.process = zygote.fork({"index": index, "needs": [list(n) for n in needs], "servers": servers},
-                                           stderr=self.log.fileno())
+                self.process = zygote.fork({"index": index, "needs": [list(n) for n in needs], "servers": servers,
+                                            "scratch": scratch}, stderr=self.log.fileno())
             except OSError:
                 pass
         if self.process is None:
@@ -109,6 +112,8 @@ class WorkerProcess:
                    "--needs", json.dumps([list(n) for n in needs])]
             if servers is not None:
                 cmd += ["--servers", str(servers)]
+            if scratch is not None:
+                cmd += ["--scratch", scratch]
             self.process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
                                             bufsize=0, env=_env(), pass_fds=() if servers is None else (servers,))
         self.stdin, self.stdout = self.process.stdin, self.process.stdout
@@ -198,11 +203,12 @@ def grade_local(todo: list[Submission], plan_source, needs: list[tuple[str, ...]
     # user too, and a process limit counts every process of the user, so the zygote would take
     # one process from every submission's allowance.
     zygotes = count > 1 and os.geteuid() == 0
+    scratch = Scratch()  # every folder of the run's processes, removed at its end even if they were killed
     servers = server_zygote() if zygotes and () in needs else None
     server_fd = servers.fd if servers is not None else None
     zygote = worker_zygote(feedback_options.get("pictures", True), server_fd) if zygotes else None
-    pool = [WorkerProcess(i, needs, zygote, server_fd) for i in range(count)]
-    shared = tempfile.TemporaryDirectory(prefix="grader-pictures-")  # private (0700): the workers' pictures
+    pool = [WorkerProcess(i, needs, zygote, server_fd, scratch.path) for i in range(count)]
+    shared = tempfile.TemporaryDirectory(prefix="grader-pictures-", dir=scratch.path)  # 0700: the workers' pictures
     try:
         plan = plan_source.result()
         data = codec.encode(plan.to_plain())
@@ -239,7 +245,7 @@ def grade_local(todo: list[Submission], plan_source, needs: list[tuple[str, ...]
                             failed = StudentResult(sub.student, plan.assignment, seed=plan.seed,
                                                    problem=f"the grader's worker process failed: {why}")
                             finish(render(failed, **feedback_options))
-                    fresh = WorkerProcess(proc.index, needs, zygote, server_fd)
+                    fresh = WorkerProcess(proc.index, needs, zygote, server_fd, scratch.path)
                     fresh.configure(data, feedback_options, shared.name, out)
                     fresh.ready()
                     pool[pool.index(proc)] = fresh
@@ -265,15 +271,18 @@ def grade_local(todo: list[Submission], plan_source, needs: list[tuple[str, ...]
             if each is not None:
                 each.close()
         shared.cleanup()
+        scratch.close()  # with whatever a process killed outright left in it
 
 
-def serve(needs: list[tuple[str, ...]], index: int, stdin, stdout, servers: int | None = None) -> None:
+def serve(needs: list[tuple[str, ...]], index: int, stdin, stdout, servers: int | None = None,
+          scratch: str | None = None) -> None:
     """A worker process: the plan first, then batches of submissions; one reply per finished one.
-    ``servers``: the fork servers' zygote, if any (``client.server_zygote``)."""
+    ``servers``: the fork servers' zygote, if any (``client.server_zygote``); ``scratch``: the
+    run's scratch folder, for the fork servers' folders (``grader.sandbox.scratch``)."""
     from grader import pictures
     from grader.grading.worker import Worker
 
-    worker = Worker(needs, index=index, servers=servers)  # the fork servers start while the plan is computed
+    worker = Worker(needs, index=index, servers=servers, scratch=scratch)  # the fork servers start while the plan is computed
     try:
         header = read_frame(stdin)
         data = read_frame(stdin)
@@ -337,11 +346,12 @@ def main(argv=None) -> None:
     parser.add_argument("--no-pictures", action="store_true", help="(zygote) the workers draw no pictures")
     parser.add_argument("--servers", type=int, default=None, metavar="FD",
                         help="the control socket of the zygote that forks the fork servers")
+    parser.add_argument("--scratch", default=None, metavar="DIR", help="the run's scratch folder")
     args = parser.parse_args(argv)
     if args.zygote is not None:
         return zygote(args.zygote, pictures=not args.no_pictures)
     serve([tuple(n) for n in json.loads(args.needs)], args.index, sys.stdin.buffer, sys.stdout.buffer,
-          servers=args.servers)
+          servers=args.servers, scratch=args.scratch)
 
 
 if __name__ == "__main__":

@@ -49,12 +49,14 @@ class Worker:
         feedback_options: keyword arguments for ``feedback.render`` (e.g. ``pictures=False``).
         servers: the control socket of the zygote that forks NumPy-only fork servers, if any
             (``client.server_zygote``).
+        scratch: the folder for the fork servers' folders (``Sandbox.scratch``), if not ``TMPDIR``.
     """
 
     def __init__(self, needs: list[tuple[str, ...]], *, plan: Plan | None = None, index: int = 0,
-                 feedback_options: dict | None = None, servers: int | None = None):
+                 feedback_options: dict | None = None, servers: int | None = None, scratch: str | None = None):
         self.index, self.feedback_options, self.servers = index, dict(feedback_options or {}), servers
-        self.sandboxes = {kind: Sandbox(worker=index, preload=kind, zygote=servers) for kind in needs}
+        self.scratch = scratch
+        self.sandboxes = {kind: self._sandbox(kind) for kind in needs}
         self.jobs: dict[tuple[str, ...], deque] = {kind: deque() for kind in needs}
         """per kind of server: (submission, fingerprint, group, tries) waiting to be sent"""
         self.sent: dict[Sandbox, deque] = {box: deque() for box in self.sandboxes.values()}
@@ -67,11 +69,14 @@ class Worker:
         for box in self.sandboxes.values():
             self.selector.register(box.stdout, selectors.EVENT_READ, box)
         self.plan: Plan | None = None
-        self.probe = faults.SandboxProbe()
+        self.probe = faults.SandboxProbe(scratch)
         self.checker: faults.Checker | None = None
         """tells a broken sandbox from a student's mistake (created with the first result to judge)"""
         if plan is not None:
             self.configure(plan)
+
+    def _sandbox(self, kind: tuple[str, ...]) -> Sandbox:
+        return Sandbox(worker=self.index, preload=kind, zygote=self.servers, scratch=self.scratch)
 
     def configure(self, plan: Plan) -> None:
         """Send every fork server its groups of ``plan`` (once per run)."""
@@ -185,7 +190,7 @@ class Worker:
                 waiting.appendleft((sub, fingerprint, group, tries + 1))
             else:
                 self._arrived(sub, fingerprint, group, {"status": "error", "detail": why})
-        fresh = Sandbox(worker=self.index, preload=dead.preload, zygote=self.servers)
+        fresh = self._sandbox(dead.preload)
         configure(fresh, self.plan)
         self.sandboxes[dead.preload] = fresh
         self.sent[fresh] = deque()

@@ -81,10 +81,12 @@ class Sandbox:
             or if the zygote has stopped.
         lazy: modules imported only for the submissions that mention them (``server.Server``);
             by default ``DEFAULT_LAZY`` for a NumPy-only server, ``KERAS_LAZY`` for a Keras one.
+        scratch: the folder for this server's folder and the callees' (a ``scratch.Scratch``'s,
+            so that a server killed outright leaves nothing behind); by default ``TMPDIR``'s.
     """
 
     def __init__(self, *, worker: int = 0, python: str = sys.executable, preload: tuple[str, ...] = DEFAULT_PRELOAD,
-                 lazy: tuple[str, ...] | None = None, zygote: int | None = None):
+                 lazy: tuple[str, ...] | None = None, zygote: int | None = None, scratch: str | None = None):
         if lazy is None:
             lazy = KERAS_LAZY if "keras" in preload else () if preload else DEFAULT_LAZY
         cmd = [python, "-m", "grader.sandbox.server"]
@@ -94,6 +96,8 @@ class Sandbox:
             cmd += ["--preload", *preload]
         if lazy:
             cmd += ["--lazy", *lazy]
+        if scratch is not None:
+            cmd += ["--scratch", scratch]
         self.process = None
         if zygote is not None and not preload and python == sys.executable:
             try:
@@ -107,7 +111,7 @@ class Sandbox:
         self.preload, self.lazy = tuple(preload), tuple(lazy)
         self.in_flight = 0
         # correct callees wait in files only this user can read, never in the server's memory
-        self.sources = tempfile.TemporaryDirectory(prefix="grader-callees-")
+        self.sources = tempfile.TemporaryDirectory(prefix="grader-callees-", dir=scratch)
         self.written = 0
 
     @property

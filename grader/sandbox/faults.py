@@ -141,14 +141,15 @@ class Checker:
 class SandboxProbe:
     """``Checker``'s probe: a fork server of each kind, started on first need, kept for the run."""
 
-    def __init__(self):
+    def __init__(self, scratch: str | None = None):
         self.boxes = {}
+        self.scratch = scratch
 
     def __call__(self, needs: tuple[str, ...], modules: list[str], files: list[str]) -> dict[str, str]:
         from grader.sandbox.client import Sandbox
 
         if needs not in self.boxes:
-            self.boxes[needs] = Sandbox(preload=needs)
+            self.boxes[needs] = Sandbox(preload=needs, scratch=self.scratch)
         return self.boxes[needs].probe(modules=modules, files=files)
 
     def close(self) -> None:

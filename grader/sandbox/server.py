@@ -478,6 +478,8 @@ def main(argv=None) -> None:
     parser.add_argument("--preload", nargs="*", default=[], help="modules to import before forking")
     parser.add_argument("--lazy", nargs="*", default=[],
                         help="modules imported by a zygote, for the submissions that mention them")
+    parser.add_argument("--scratch", default=None, metavar="DIR",
+                        help="where to make this server's folder (default: TMPDIR, else /tmp)")
     parser.add_argument("--zygote", type=int, default=None, metavar="FD",
                         help="instead, fork NumPy-only fork servers on requests from this socket "
                              "(grader.sandbox.zygote); --lazy: what those servers will have as theirs")
@@ -494,7 +496,7 @@ def main(argv=None) -> None:
     sys.stdout = sys.stderr  # nothing but frames may reach the parent's pipe
     preload(args.preload)
     keras = bool({"keras", "tensorflow"} & set(args.preload))
-    base = _mkdtemp(tmp(), "grader-sandbox-")
+    base = _mkdtemp(args.scratch or tmp(), "grader-sandbox-")
     os.chmod(base, 0o711)
     try:
         jail = Jail.for_server(uid=args.uid, base=base, reveal=KERAS_PACKAGES if keras else (),

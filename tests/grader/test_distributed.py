@@ -260,6 +260,9 @@ def test_a_dask_worker_writes_only_for_the_run_it_sees_and_only_while_it_runs(tm
         assert written(items[2:4], forged) == [False, False]
         shutil.rmtree(folder["path"])  # the run is over
         assert written(items[4:], folder) == [False, False]
+        [scratch] = distributed._scratch  # where this process's fork servers keep their folders
+        assert os.listdir(scratch.path)
     finally:
         distributed.close_all()  # this process's fork servers: none may outlive the test
     assert not [p for p in children(os.getpid()) if "grader.sandbox.server" in cmdline(p)]
+    assert not os.path.exists(scratch.path)

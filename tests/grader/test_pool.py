@@ -32,9 +32,12 @@ def test_a_run_that_loses_a_process_still_grades_everyone(tmp_path, a1_plan, los
         pytest.skip("as an ordinary user, workers and fork servers are started afresh, without zygotes")
     expected = samples.synthetic_class("a1_neuron", tmp_path / "class", STUDENTS)
     out = tmp_path / "out"
+    scratch = tmp_path / "tmp"  # the run's own TMPDIR, to see what its processes leave there
+    scratch.mkdir()
     run = subprocess.Popen([sys.executable, "-m", "grader.cli", "grade", "a1_neuron", str(tmp_path / "class"),
                             "--out", str(out), "--plan", str(a1_plan), "--workers", "2", "--no-pictures"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env={**os.environ, "TMPDIR": str(scratch)})
     deadline = time.monotonic() + 120
     while len(list((out / "results").glob("*.json"))) < 10:  # grading is under way
         assert run.poll() is None and time.monotonic() < deadline, run.communicate()
@@ -62,6 +65,7 @@ def test_a_run_that_loses_a_process_still_grades_everyone(tmp_path, a1_plan, los
     wrong = [s for s, scores in expected.items()
              if any(float(rows[s][name]) != score for name, score in scores.items())]
     assert not wrong, wrong[:5]
+    assert os.listdir(scratch) == []  # nor the folders of the process killed outright
 
 
 def test_workers_write_the_files_and_send_back_the_results_only(tmp_path, a1_plan):
