@@ -20,6 +20,7 @@ from grader.grade import judge_reply
 from grader.plan import grading_order, public_plan
 from grader.sandbox.client import Sandbox, decode_reply
 from grader.sandbox.frames import HEADER, IOV_MAX, FrameReader, pack, pack_envelope, unpack_envelope, write_fd
+from grader.sandbox.scratch import Scratch
 from grader.solutions import callee_sources
 from grader.submissions import Submission
 
@@ -254,7 +255,8 @@ def test_envelopes_round_trip_and_reject_stray_bytes():
 def test_a_child_does_not_outlive_its_stopped_server(tmp_path, plan, how):
     hang = "def relu(z):\n    import time\n    time.sleep(60)\n"
     path = samples.write_py(tmp_path / "student", "a1_neuron", {"relu": hang})
-    box = Sandbox()
+    scratch = Scratch()  # for the folder a server killed outright leaves
+    box = Sandbox(scratch=scratch.path)
     box.configure([{**plan.requests["relu"], "timeout": 60.0}])
     box.submit(str(path))
     deadline = time.monotonic() + 20
@@ -270,6 +272,7 @@ def test_a_child_does_not_outlive_its_stopped_server(tmp_path, plan, how):
         assert time.monotonic() < deadline, f"the child outlived its server ({how.name})"
         time.sleep(0.05)
     box.close()
+    scratch.close()
 
 
 def test_a_probe_child_runs_no_submission_code_and_is_confined_like_the_others(sandbox, tmp_path):
