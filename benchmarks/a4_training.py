@@ -3,7 +3,7 @@
 Run: ``.venv/bin/python benchmarks/a4_training.py [--epochs 3] [--seeds 3]``. One run prints:
 
 1. the reference solution's Keras model (the solution notebook's ``build_model`` trained as the
-   notebook trains it, ``grader.sample_models``): its MNIST test accuracy and training time;
+   notebook trains it, ``grader.authoring.sample_models``): its MNIST test accuracy and training time;
 2. the reference NumPy trainer (the solution notebook's ``train``, loaded from the notebook) against
    ``model.fit`` on the *same network* (784-16-16-10, sigmoid everywhere, cost ½‖a − y‖², plain SGD
    with the same learning rate, initial-weight distribution, epochs and batch size), side by side:
@@ -27,7 +27,8 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from grader import report, sample_models  # noqa: E402
+from grader.authoring import sample_models  # noqa: E402
+from grader.reports import report  # noqa: E402
 from grader.quiet import keras  # noqa: E402
 
 

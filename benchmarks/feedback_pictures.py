@@ -3,7 +3,7 @@
 1. Rendering alone: ``feedback.render`` for every student of the sample class, without pictures
    (the baseline), with pictures from a cold cache, and again with the cache warm (a class where
    the same mistakes come back, as they do).
-2. End to end: ``grader.grade`` on the sample class copied ``--copies`` times, pictures on vs
+2. End to end: ``grader.grading.grade`` on the sample class copied ``--copies`` times, pictures on vs
    off, alternating, with the CPU of the grading workers (which judge, render the pages and draw
    the pictures; each run's workers start with no picture drawn).
 
@@ -20,9 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader import feedback, pictures, samples
-from grader.grade import grade, grade_submission, make_plan, open_sandboxes
-from grader.submissions import discover
+from grader import pictures
+from grader.authoring import samples
+from grader.reports import feedback
+from grader.grading.grade import grade, grade_submission, make_plan, open_sandboxes
+from grader.grading.submissions import discover
 
 
 def per_page(results, *, pictures_on: bool) -> float:

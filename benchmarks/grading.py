@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/grading.py [--students 1000] [--notebooks 1000] [--nbgrader 12]
     .venv/bin/python benchmarks/grading.py --only-a4 [--a4 200] [--a4-baseline REV]
 
-One run: builds synthetic A1, A2 and A3 classes with ``grader.samples`` (half correct, four in ten
+One run: builds synthetic A1, A2 and A3 classes with ``grader.authoring.samples`` (half correct, four in ten
 with one typical mistake, one in ten stubs; a second A1 class with a few infinite loops), grades
 the ``.py`` classes, an A4 class (below), and a class
 of full notebooks (the solution notebook executed, plots included) with the real ``grader grade``
@@ -40,7 +40,9 @@ sys.path.insert(0, str(ROOT))
 
 from course import exercises  # noqa: E402
 from benchmarks import revisions  # noqa: E402
-from grader import notebooks, report, samples, solutions  # noqa: E402
+from grader.authoring import samples, solutions  # noqa: E402
+from grader.integrations import notebooks  # noqa: E402
+from grader.reports import report  # noqa: E402
 
 A1 = "a1_neuron"
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -230,7 +232,7 @@ def a4_templates(scratch: Path) -> dict[str, tuple[Path, tuple[str, ...] | None]
     """One folder per kind of A4 submission: correct, each named mistake, a stub, untrained,
     wrong and hostile model files. Returns ``{kind: (folder, functions that lose their points)}``
     (``None`` for the model file's partial credit, measured here)."""
-    from grader import sample_models
+    from grader.authoring import sample_models
 
     assignment = exercises.assignment(A4)
     reference = sample_models.reference_file()
@@ -265,7 +267,7 @@ def a4_templates(scratch: Path) -> dict[str, tuple[Path, tuple[str, ...] | None]
 def a4_class(root: Path, n: int) -> dict[str, dict[str, float]]:
     """``n`` A4 submissions: every other one correct, the rest cycling through the other kinds of
     ``a4_templates``. Returns the scores each student should get."""
-    from grader import sample_models
+    from grader.authoring import sample_models
 
     assignment = exercises.assignment(A4)
     kinds = a4_templates(root.with_name(root.name + "-templates"))
@@ -291,10 +293,10 @@ def a4_by_function(class_dir: Path, expected: dict[str, dict[str, float]]) -> tu
     child (``cpu`` in the server's envelope), the children's whole lives (forks and exits
     included), the fork servers and the judging here. Returns the table's rows and how many
     students' scores differ from ``expected``."""
-    from grader.grade import judge_reply, merge_replies
-    from grader.plan import PlanProcess
+    from grader.grading.grade import judge_reply, merge_replies
+    from grader.grading.plan import PlanProcess
     from grader.sandbox.client import Sandbox, decode_reply
-    from grader.submissions import discover
+    from grader.grading.submissions import discover
 
     plan = PlanProcess(A4, seed=0).result()
     boxes = {needs: Sandbox(worker=i, preload=needs) for i, needs in enumerate(dict.fromkeys(g.needs for g in plan.groups))}

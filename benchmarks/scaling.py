@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/scaling.py [--students 2000] [--plan-a1 a1.plan --plan-a3 a3.plan]
 
-Grades the same synthetic A1 and A3 classes (``grader.samples.synthetic_class``: half correct,
+Grades the same synthetic A1 and A3 classes (``grader.authoring.samples.synthetic_class``: half correct,
 four in ten with one typical mistake, one in ten stubs) with the real ``grader grade`` command,
 ``--workers 1, 2, 4, …`` up to this machine's cores, then with ``--scheduler`` on a
 ``dask.distributed.LocalCluster`` of as many single-threaded worker processes. Each row prints
@@ -32,7 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader import report, samples  # noqa: E402
+from grader.authoring import samples  # noqa: E402
+from grader.reports import report  # noqa: E402
 
 GRADER = [sys.executable, "-m", "grader.cli"]
 TICK = os.sysconf("SC_CLK_TCK")

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/startup.py [--students 100] [--workers 1,2,4,8] [--baseline REV]
                                            [--plan a1.plan] [--repeat 2]
 
-Grades one small synthetic A1 class (``grader.samples.synthetic_class``) with the real ``grader
+Grades one small synthetic A1 class (``grader.authoring.samples.synthetic_class``) with the real ``grader
 grade --workers N`` for each N: this checkout and, given ``--baseline``, that revision, one after
 the other, ``--repeat`` times. For each it prints the CPU seconds of the whole run (every process
 of its tree, from the kernel's accounting) and what each worker beyond the first added:
@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import revisions  # noqa: E402
-from grader import report, samples  # noqa: E402
+from grader.authoring import samples  # noqa: E402
+from grader.reports import report  # noqa: E402
 
 A1 = "a1_neuron"
 

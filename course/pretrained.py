@@ -3,7 +3,7 @@
 ``load()`` returns its weights as a :class:`course.keraslike.KerasLikeModel`, which answers
 ``model.layers[i].get_weights()`` exactly like the real Keras model in ``KERAS_PATH`` does (that
 file is for the one lesson cell that uses Keras itself). Both were written by
-``python -m grader.train_reference_model`` (sigmoid neurons in every layer, a few epochs of
+``python -m grader.authoring.train_reference_model`` (sigmoid neurons in every layer, a few epochs of
 MNIST); a test checks that they hold the same weights.
 """
 from __future__ import annotations

@@ -12,7 +12,8 @@ from course import extras
 
 
 def _grade(args) -> int:
-    from grader import grade, report
+    from grader.grading import grade
+    from grader.reports import report
     from grader.grading.plan_file import PlanFileError
 
     try:
@@ -59,7 +60,7 @@ def _report_sandbox() -> None:
 
 def _plan(args) -> int:
     from grader.grading.plan_file import write_plan
-    from grader.plan import PlanProcess
+    from grader.grading.plan import PlanProcess
 
     planner = PlanProcess(args.assignment, seed=args.seed)  # Keras, in its own process
     try:
@@ -72,13 +73,13 @@ def _plan(args) -> int:
 
 
 def _solutions(args) -> int:
-    from grader import check_solutions
+    from grader.authoring import check_solutions
 
     return 0 if check_solutions.main(args.assignments or None, execute=not args.no_execute) else 1
 
 
 def _fixtures(args) -> int:
-    from grader import fixtures
+    from grader.authoring import fixtures
 
     for path in fixtures.write_all():
         print("wrote", path)
@@ -87,7 +88,7 @@ def _fixtures(args) -> int:
 
 def _assign(args) -> int:
     from course import exercises
-    from grader import assign
+    from grader.authoring import assign
 
     for path in assign.main(args.assignments or exercises.IDS):
         print("released", path)
@@ -95,7 +96,7 @@ def _assign(args) -> int:
 
 
 def _export_nbgrader(args) -> int:
-    from grader import nbgrader_course, nbgrader_export
+    from grader.integrations import nbgrader_course, nbgrader_export
 
     db = args.db or nbgrader_course.db_url(args.course)
     try:
@@ -109,7 +110,7 @@ def _export_nbgrader(args) -> int:
 
 
 def _gradescope(args) -> int:
-    from grader import gradescope
+    from grader.integrations import gradescope
 
     path = gradescope.build(args.assignment, args.out, seed=args.seed, hidden_feedback=args.hidden_feedback)
     print(f"wrote {path}: upload it as the autograder of a Gradescope programming assignment")

@@ -12,7 +12,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 def solution():
     """The reference solution's namespace for an assignment, loaded like the grader loads it."""
     from course import source
-    from grader.solutions import notebook_path
+    from grader.authoring.solutions import notebook_path
 
     cache = {}
 

@@ -8,8 +8,9 @@ import pytest
 
 from course import exercises
 from course.source import strip_magics
-from grader import assign, notebooks
-from grader.solutions import ASSIGNMENTS, notebook_path
+from grader.authoring import assign
+from grader.integrations import notebooks
+from grader.authoring.solutions import ASSIGNMENTS, notebook_path
 
 
 @pytest.mark.parametrize("assignment_id", exercises.IDS)

@@ -63,7 +63,7 @@ def test_importing_course_and_the_self_check_never_import_tensorflow(student):
 
 def test_course_check_a1_right_and_wrong(student, tmp_path):
     from course import exercises
-    from grader.samples import write_py
+    from grader.authoring.samples import write_py
 
     n = len(exercises.assignment("a1_neuron").exercises)
     good = write_py(tmp_path / "good", "a1_neuron")
@@ -78,7 +78,7 @@ def test_course_check_a1_right_and_wrong(student, tmp_path):
 @pytest.mark.parametrize("assignment_id", ["a2_layer", "a3_network"])
 def test_course_check_a2_a3(student, tmp_path, assignment_id):
     from course import exercises
-    from grader.samples import write_py
+    from grader.authoring.samples import write_py
 
     n = len(exercises.assignment(assignment_id).exercises)
     proc = run([student / "course", "check", assignment_id, write_py(tmp_path, assignment_id)], tmp_path)
@@ -86,7 +86,7 @@ def test_course_check_a2_a3(student, tmp_path, assignment_id):
 
 
 def test_a4_check_names_the_keras_extra_in_one_line(student, tmp_path):
-    from grader.samples import write_py
+    from grader.authoring.samples import write_py
 
     proc = run([student / "course", "check", "a4_digits", write_py(tmp_path, "a4_digits")], tmp_path)
     assert proc.returncode == 2 and proc.stdout == ""

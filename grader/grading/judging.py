@@ -14,12 +14,12 @@ from pathlib import Path
 from course.calls import Outcome
 from course.exercises.base import Case, Exercise
 from course.judge import ExerciseResult, judge_all
-from grader import feedback
-from grader.plan import Plan
-from grader.results import StudentResult, atomic_write, csv_row
+from grader.reports import feedback
+from grader.grading.plan import Plan
+from grader.grading.results import StudentResult, atomic_write, csv_row
 from grader.sandbox import faults
 from grader.sandbox.frames import pack_envelope, unpack_envelope
-from grader.submissions import Submission
+from grader.grading.submissions import Submission
 
 
 @dataclass
@@ -98,7 +98,7 @@ class Finished:
 
 def finish(result: StudentResult, *, cpu: float = 0.0, pictures: bool = True,
            hidden_feedback: str = "summary") -> Finished:
-    """Render ``result``'s files (options as ``grader.grade.grade``'s): results JSON, grades.csv
+    """Render ``result``'s files (options as ``grader.grading.grade.grade``'s): results JSON, grades.csv
     row, the student's page and, when that one keeps the hidden cases hidden, the instructor's copy."""
     payload = result.to_gradescope(hidden_feedback=hidden_feedback)
     instructor = (feedback.render(result, pictures=pictures, instructor=True) if hidden_feedback == "summary"

@@ -12,8 +12,8 @@ import os
 from pathlib import Path
 
 from course import codec
-from grader.plan import Plan
-from grader.results import GRADER_VERSION, atomic_write
+from grader.grading.plan import Plan
+from grader.grading.results import GRADER_VERSION, atomic_write
 
 FORMAT = "digits-grading-plan/1"
 

@@ -30,15 +30,15 @@ from typing import Callable
 
 from course import codec
 from grader.grading.judging import Finished, finish as render
-from grader.plan import Plan
+from grader.grading.plan import Plan
 from grader.quiet import QUIET_ENV
-from grader.results import StudentResult
+from grader.grading.results import StudentResult
 from grader.sandbox.client import ONE_THREAD_ENV, server_zygote
 from grader.sandbox.frames import read_frame, write_frame
 from grader.sandbox.processes import end
 from grader.sandbox.scratch import Scratch
 from grader.sandbox.zygote import Forked, Zygote, serve as fork_on_request
-from grader.submissions import Submission
+from grader.grading.submissions import Submission
 
 BATCH = 4
 """submissions per message to a worker; it is sent more once it has at most this many left"""
@@ -321,7 +321,7 @@ def serve(needs: list[tuple[str, ...]], index: int, stdin, stdout, servers: int 
                     # than graded, and its files written, after the run has stopped
                     return
                 if "histogram" in message:  # the run's last request, once everything is graded
-                    from grader.class_report import histogram_or_none
+                    from grader.reports.class_report import histogram_or_none
 
                     write_frame(stdout, json.dumps({"uri": histogram_or_none(**message["histogram"])}).encode())
                     continue

@@ -15,11 +15,11 @@ import time
 from collections import deque
 
 from grader.grading.judging import Finished, finish, judge_reply, merge_replies, without_file
-from grader.plan import Group, Plan
-from grader.results import StudentResult
+from grader.grading.plan import Group, Plan
+from grader.grading.results import StudentResult
 from grader.sandbox import faults
 from grader.sandbox.client import Sandbox, SandboxDied, decode_reply
-from grader.submissions import Submission
+from grader.grading.submissions import Submission
 
 IN_FLIGHT = 2
 """requests queued per fork server, so it never waits for this process to judge the last one"""

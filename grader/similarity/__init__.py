@@ -61,7 +61,7 @@ def run(assignment_id: str, submissions_dir: str | os.PathLike, out: str | os.Pa
         report.write_page(out / report.page_name(rank), rank, scores, pair, documents, names)
     report.write_index(out / "similarity" / "index.html", assignment_id, scores, documents, names, pages,
                        [(s.student, s.problem) for s in read if s.problem])
-    from grader import class_report
+    from grader.reports import class_report
 
     linked = class_report.refresh(out, exercises.assignment(assignment_id), [s.student for s in read])
     top = [(documents[p.a].source.student, documents[p.b].source.student, p.score) for p in scores.pairs[:pages]]

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from copydetect.utils import highlight_overlap
 
-from grader.feedback import text
-from grader.results import atomic_write, readable
+from grader.reports.feedback import text
+from grader.grading.results import atomic_write, readable
 from grader.similarity.fingerprints import Document, feature_key
 from grader.similarity.scoring import Pair, Scores
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from course.source import SubmissionError, notebook_cells, read_text, strip_magics
-from grader.solutions import ROOT
-from grader.submissions import discover
+from grader.authoring.solutions import ROOT
+from grader.grading.submissions import discover
 
 ASSIGNMENTS = ROOT / "assignments"
 

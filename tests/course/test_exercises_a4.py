@@ -116,7 +116,7 @@ def test_self_check_of_backprop_and_train_never_imports_tensorflow(solution):
     code = textwrap.dedent("""
         import sys
         from course import check, source
-        from grader.solutions import notebook_path
+        from grader.authoring.solutions import notebook_path
         defs = source.load_definitions(notebook_path("a4_digits"))
         defs.statements = [(w, s) for w, s in defs.statements if "keras" not in source.ast.unparse(s)]
         namespace, _ = source.execute(defs)

@@ -10,7 +10,7 @@ import pytest
 
 from course import pretrained, source
 from course.explore import Exploring
-from grader.solutions import notebook_path
+from grader.authoring.solutions import notebook_path
 
 
 def last_code_cell(assignment_id) -> str:

@@ -2,7 +2,7 @@
 
 Keras (TensorFlow backend) saves and loads every file here; the reader must agree with its
 ``model.predict`` on real digits for every architecture it accepts, and refuse, with a reason,
-every file Keras's ``safe_mode`` refuses and the hostile files of ``grader.sample_models``.
+every file Keras's ``safe_mode`` refuses and the hostile files of ``grader.authoring.sample_models``.
 """
 import sys
 
@@ -12,7 +12,7 @@ import pytest
 from course import kerasfile, models
 from course.data import load_mnist
 from course.kerasfile import KerasFileError, load_network
-from grader import sample_models
+from grader.authoring import sample_models
 from grader.quiet import keras
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # inside Keras

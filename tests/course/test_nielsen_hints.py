@@ -22,7 +22,7 @@ from course.calls import safe_str
 from course.exercises import nielsen
 from course.exercises.shapes import shape_error
 from course.selfcheck import CheckFailed, check, line, run_check
-from grader import solutions
+from grader.authoring import solutions
 
 HERE = Path(__file__).parent
 

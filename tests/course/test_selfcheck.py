@@ -61,7 +61,7 @@ def test_self_check_never_imports_tensorflow_and_is_fast():
 
 def test_course_check_cli_exit_codes(tmp_path, solution):
     from course import exercises
-    from grader.samples import write_py
+    from grader.authoring.samples import write_py
 
     n = len(exercises.assignment("a1_neuron").exercises)
     good = write_py(tmp_path / "good", "a1_neuron")
@@ -76,7 +76,7 @@ def test_course_check_cli_exit_codes(tmp_path, solution):
 def test_course_check_passes_the_reference_solution(tmp_path, assignment_id):
     """A3's public cases include a Keras-like model, which reaches the self-check through the codec."""
     from course import exercises
-    from grader.samples import write_py
+    from grader.authoring.samples import write_py
 
     good = write_py(tmp_path, assignment_id)
     n = len(exercises.assignment(assignment_id).exercises)
@@ -105,7 +105,7 @@ def test_course_check_a4_says_it_starts_tensorflow_and_prints_only_results(tmp_p
     """
     import os
 
-    from grader.samples import write_py
+    from grader.authoring.samples import write_py
 
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("TF_", "CUDA_", "KERAS_", "GLOG_", "ABSL_"))}

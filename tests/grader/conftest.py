@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import sample_models, samples
+from grader.authoring import sample_models, samples
 
 QUOTED_NAME = 'Zoë O\'Brien, "Z" <b>&amp;'
 """a student folder whose name needs CSV quoting and HTML escaping"""

@@ -10,7 +10,8 @@ from urllib.parse import unquote_to_bytes
 import pytest
 
 from course import exercises
-from grader import class_report, samples
+from grader.authoring import samples
+from grader.reports import class_report
 
 from .conftest import QUOTED_NAME, UNDECODABLE_NAME
 

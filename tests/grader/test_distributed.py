@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import samples
+from grader.authoring import samples
 
 from .conftest import children, cmdline, ready_plan
 
@@ -192,10 +192,10 @@ def test_dask_workers_write_the_files_where_they_see_the_output_folder(request, 
     itself and sends back the results only, as a local worker does: writing them, the one
     ``grader grade`` process capped a whole cluster. One that does not see it sends the pages, and
     ``grader grade`` writes them. The files are the local pool's, byte for byte, either way."""
-    from grader import distributed
+    from grader.grading import distributed
     from grader.grading import pool
-    from grader.results import clean_partial_writes
-    from grader.submissions import discover
+    from grader.grading.results import clean_partial_writes
+    from grader.grading.submissions import discover
 
     address, where = ((request.getfixturevalue("cluster")[0], tmp_path) if sees
                       else request.getfixturevalue("blind_cluster"))
@@ -236,8 +236,8 @@ def test_a_dask_worker_writes_only_for_the_run_it_sees_and_only_while_it_runs(tm
     when the run's token is the one it reads in ``--out``, and not once the run has ended (its
     folder removed): a later run may be grading the same students."""
     from course import codec
-    from grader import distributed
-    from grader.submissions import discover
+    from grader.grading import distributed
+    from grader.grading.submissions import discover
 
     samples.synthetic_class("a1_neuron", tmp_path / "class", 6)
     items = [distributed.pack(sub, "f") for sub in discover(tmp_path / "class", "a1_neuron")]

@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 import pytest
 
 from course import exercises
-from grader import samples
+from grader.authoring import samples
 
 from .conftest import QUOTED_NAME, UNDECODABLE_NAME, grade_cli
 

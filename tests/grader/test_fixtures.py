@@ -5,7 +5,7 @@ import pytest
 from course import codec, exercises
 from course.fixtures import fixture_path
 from course.keraslike import KerasLikeModel
-from grader import fixtures
+from grader.authoring import fixtures
 
 
 def same(a, b) -> bool:

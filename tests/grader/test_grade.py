@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from course import exercises
-from grader import sample_models, samples
+from grader.authoring import sample_models, samples
 
 
 def grader(*args, cwd=None):

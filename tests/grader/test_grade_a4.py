@@ -11,8 +11,8 @@ import pytest
 
 from course import exercises
 from course.exercises.a4_digits import DIGITS_SCALE
-from grader import sample_models, samples
-from grader.grade import grade
+from grader.authoring import sample_models, samples
+from grader.grading.grade import grade
 from grader.quiet import keras
 
 A4 = exercises.assignment("a4_digits")

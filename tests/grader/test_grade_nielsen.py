@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from course import exercises
-from grader import samples
+from grader.authoring import samples
 
 from .test_feedback import Page
 

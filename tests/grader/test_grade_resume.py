@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from grader import samples
+from grader.authoring import samples
 
 STUDENTS = 500
 

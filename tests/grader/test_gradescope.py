@@ -18,8 +18,9 @@ import nbformat
 import pytest
 
 from course import exercises
-from grader import gradescope, sample_models, samples
-from grader.solutions import ASSIGNMENTS, notebook_path
+from grader.authoring import sample_models, samples
+from grader.integrations import gradescope
+from grader.authoring.solutions import ASSIGNMENTS, notebook_path
 
 # Gradescope's results.json, as documented at
 # https://gradescope-autograders.readthedocs.io/en/latest/specs/ (source: gradescope/autograder_samples,
@@ -118,7 +119,7 @@ def test_zip_has_setup_and_run_autograder_at_its_root(zips):
                 assert (infos[script].external_attr >> 16) & stat.S_IXUSR, f"{script} is not executable"
                 assert zf.read(script).startswith(b"#!/usr/bin/env bash\n")
             names = set(infos)
-        assert {"digits/pyproject.toml", "digits/course/data/mnist.npz", "digits/grader/grade.py",
+        assert {"digits/pyproject.toml", "digits/course/data/mnist.npz", "digits/grader/grading/grade.py",
                 f"digits/course/fixtures/{assignment_id}.npz",
                 f"digits/solutions/{assignment_id}/{assignment_id}.ipynb"} <= names
         others = [n for n in names if n.startswith("digits/solutions/") and f"/{assignment_id}/" not in n]

@@ -12,8 +12,9 @@ import pytest
 from course import exercises
 from course.exercises.base import Case
 from course.judge import CaseResult, ExerciseResult
-from grader import feedback, samples
-from grader.results import StudentResult, student_summary
+from grader.authoring import samples
+from grader.reports import feedback
+from grader.grading.results import StudentResult, student_summary
 
 from .conftest import grade_cli
 

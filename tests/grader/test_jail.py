@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import solutions
+from grader.authoring import solutions
 from grader.sandbox import jail
 from grader.sandbox.jail import Jail, Limits
 

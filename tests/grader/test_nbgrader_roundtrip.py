@@ -14,8 +14,9 @@ import nbformat
 import pytest
 
 from course import exercises
-from grader import nbgrader_course, nbgrader_export, samples
-from grader.solutions import ASSIGNMENTS, notebook_path
+from grader.authoring import samples
+from grader.integrations import nbgrader_course, nbgrader_export
+from grader.authoring.solutions import ASSIGNMENTS, notebook_path
 
 
 def grader(*args):

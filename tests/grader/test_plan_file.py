@@ -8,7 +8,7 @@ import pytest
 
 from course import codec
 from grader.grading import plan_file
-from grader.plan import public_plan
+from grader.grading.plan import public_plan
 
 BLOCKER = """import importlib.abc, sys
 class _NoTensorFlow(importlib.abc.MetaPathFinder):

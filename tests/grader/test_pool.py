@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from grader import samples
+from grader.authoring import samples
 
 from .conftest import children, cmdline, ready_plan
 
@@ -72,7 +72,7 @@ def test_workers_write_the_files_and_send_back_the_results_only(tmp_path, a1_pla
     """Every file is written by a worker: the ``grader grade`` process gets the results and the
     row, not the pages (whose writing, done there, would be a ceiling on any number of cores)."""
     from grader.grading import pool
-    from grader.submissions import discover
+    from grader.grading.submissions import discover
 
     samples.synthetic_class("a1_neuron", tmp_path / "class", 12)
     subs = discover(tmp_path / "class", "a1_neuron")
@@ -100,7 +100,7 @@ def test_a_worker_stops_with_its_run(tmp_path, a1_plan):
     still had queued: it grades nothing more and writes no file after the run ended."""
     from course import codec
     from grader.grading.pool import WorkerProcess
-    from grader.submissions import discover
+    from grader.grading.submissions import discover
 
     samples.synthetic_class("a1_neuron", tmp_path / "class", 8, loops=8)  # each hangs for the timeout
     subs = discover(tmp_path / "class", "a1_neuron")
@@ -127,11 +127,11 @@ def test_a_worker_draws_the_class_histogram(tmp_path, a1_plan):
     a worker, whose matplotlib is warm, draws the class report's histogram, the very one the
     report would have drawn itself."""
     from course import exercises
-    from grader import class_report
-    from grader.results import read_json
+    from grader.reports import class_report
+    from grader.grading.results import read_json
 
     expected = samples.synthetic_class("a1_neuron", tmp_path / "class", 12)
-    code = ("import sys; from grader import grade; "
+    code = ("import sys; from grader.grading import grade; "
             "grade.grade('a1_neuron', sys.argv[1], sys.argv[2], plan=sys.argv[3], workers=2, progress=False); "
             "print('matplotlib' in sys.modules)")
     run = subprocess.run([sys.executable, "-c", code, str(tmp_path / "class"), str(tmp_path / "out"), str(a1_plan)],
@@ -150,7 +150,7 @@ def test_a_file_that_cannot_be_written_stops_the_run_with_its_reason(tmp_path, a
     had it written the file itself: the failure is neither hidden nor taken for a lost worker
     (whose submissions are graded again, then failed as a grader fault)."""
     from grader.grading import pool
-    from grader.submissions import discover
+    from grader.grading.submissions import discover
 
     samples.synthetic_class("a1_neuron", tmp_path / "class", 6)
     subs = discover(tmp_path / "class", "a1_neuron")

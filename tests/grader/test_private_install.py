@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from course import exercises
-from grader import sample_models, samples, solutions
+from grader.authoring import sample_models, samples, solutions
 from grader.sandbox import faults, reach
 
 sys.path.insert(0, str(Path(__file__).parent))

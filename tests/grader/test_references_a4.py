@@ -63,7 +63,7 @@ def test_batched_backprop_sums_the_per_example_gradients(sol):
 
 def test_the_no_sigma_prime_variant_is_backprop_without_the_factor(sol):
     """The hint's GradientTape variant equals the hand-written mistake from the sample catalogue."""
-    from grader import samples
+    from grader.authoring import samples
 
     namespace = {"np": np, "sigmoid": sol["sigmoid"], "sigmoid_prime": sol["sigmoid_prime"]}
     exec(samples.MISTAKES["a4_digits"]["missing_sigmoid_prime"].source, namespace)

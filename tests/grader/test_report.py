@@ -1,6 +1,6 @@
-"""Tests for ``grader.report``: the class summary ``grader grade`` prints at the end."""
-from grader.grade import Summary
-from grader.report import class_summary
+"""Tests for ``grader.reports.report``: the class summary ``grader grade`` prints at the end."""
+from grader.grading.grade import Summary
+from grader.reports.report import class_summary
 
 
 def row(student, ws, sig, total):

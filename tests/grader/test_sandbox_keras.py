@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from course import codec
-from grader.grade import make_plan
+from grader.grading.grade import make_plan
 from grader.references.a4_digits import random_network
 from grader.sandbox.client import Sandbox, limits_for
 

@@ -15,14 +15,14 @@ import pytest
 from course import exercises
 from course.calls import Outcome
 from course.judge import judge_all
-from grader import samples
-from grader.grade import judge_reply
-from grader.plan import grading_order, public_plan
+from grader.authoring import samples
+from grader.grading.grade import judge_reply
+from grader.grading.plan import grading_order, public_plan
 from grader.sandbox.client import Sandbox, decode_reply
 from grader.sandbox.frames import HEADER, IOV_MAX, FrameReader, pack, pack_envelope, unpack_envelope, write_fd
 from grader.sandbox.scratch import Scratch
-from grader.solutions import callee_sources
-from grader.submissions import Submission
+from grader.authoring.solutions import callee_sources
+from grader.grading.submissions import Submission
 
 A1 = exercises.assignment("a1_neuron")
 
@@ -277,7 +277,7 @@ def test_a_child_does_not_outlive_its_stopped_server(tmp_path, plan, how):
 
 def test_a_probe_child_runs_no_submission_code_and_is_confined_like_the_others(sandbox, tmp_path):
     """What ``grader.sandbox.faults`` asks before calling an import failure the grader's fault."""
-    from grader import solutions
+    from grader.authoring import solutions
     from grader.sandbox.jail import landlock_abi
 
     got = sandbox.probe(modules=["course.plots", "csv", "course.fixtures", "no_such_module_here"],

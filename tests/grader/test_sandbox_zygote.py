@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 import grader
-from grader import samples
-from grader.grade import judge_reply
-from grader.plan import public_plan
+from grader.authoring import samples
+from grader.grading.grade import judge_reply
+from grader.grading.plan import public_plan
 from grader.sandbox.client import PROTECTIONS, Sandbox, decode_reply, server_zygote
 from grader.sandbox.zygote import Forked
-from grader.submissions import Submission
+from grader.grading.submissions import Submission
 
 MISTAKES = [None, *({m.function: m.source} for name, m in samples.MISTAKES["a1_neuron"].items()
                     if name != "infinite_loop")]
@@ -92,7 +92,7 @@ def test_a_forked_servers_child_reads_what_a_fresh_servers_child_reads(tmp_path,
     import course
 
     root = Path(list(grader.__path__)[0]).resolve().parent
-    paths = [str(root / "grader" / "grade.py"), str(root / "solutions"), str(Path(course.__file__).parent /
+    paths = [str(root / "grader" / "grading" / "grade.py"), str(root / "solutions"), str(Path(course.__file__).parent /
              "exercises"), numpy.__file__, course.__file__, "/etc/hostname"]
     source = tmp_path / "peek.py"
     source.write_text("import os\n"

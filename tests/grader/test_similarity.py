@@ -12,7 +12,7 @@ import nbformat
 import pytest
 
 from course import exercises
-from grader import class_report
+from grader.reports import class_report
 from grader.similarity import sources
 
 from .conftest import grade_cli

@@ -1,7 +1,7 @@
-"""Tests for ``grader.solutions``: the correct callees injected for no double penalty."""
+"""Tests for ``grader.authoring.solutions``: the correct callees injected for no double penalty."""
 import numpy as np
 
-from grader import solutions
+from grader.authoring import solutions
 from grader.sandbox.runner import inject
 
 

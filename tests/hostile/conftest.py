@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import solutions
+from grader.authoring import solutions
 from grader.sandbox.jail import UID_POOL, real_uid
 
 

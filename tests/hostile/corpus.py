@@ -1,6 +1,6 @@
 """The hostile-submission corpus: each entry is one student who attacks the grader.
 
-Every submission is the reference solution (from ``solutions/``, via ``grader.samples``) with
+Every submission is the reference solution (from ``solutions/``, via ``grader.authoring.samples``) with
 the attacking functions replaced, so the honest functions in the same file must still earn their
 points while the attacked ones earn nothing. Attacks are written as strong as we can make them:
 they know the real paths of the repository, the class folder and the output folder (an attacker
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from grader import samples
+from grader.authoring import samples
 
 ASSIGNMENT = "a1_neuron"
 ALL = ("*",)
@@ -397,7 +397,7 @@ CASES: list[Hostile] = [
             import sys
             sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "_Blocker"]
             sys.path.insert(0, "@REPO@")
-            from grader import solutions
+            from grader.authoring import solutions
             imports, functions = solutions.function_sources(solutions.notebook_path("a1_neuron"))
             namespace = {}
             exec("\\n".join(imports) + "\\n" + functions["weighted_sum"], namespace)
@@ -489,7 +489,7 @@ CASES: list[Hostile] = [
     Hostile("tamper_installed_package", "tampering", ("relu",), {"relu": """
         def relu(z):
             import os, sys
-            targets = ["@REPO@/course/compare.py", "@REPO@/course/judge.py", "@REPO@/grader/grade.py",
+            targets = ["@REPO@/course/compare.py", "@REPO@/course/judge.py", "@REPO@/grader/grading/grade.py",
                        "@REPO@/course/__pycache__/compare.cpython-311.pyc"]
             targets += [os.path.join(p, "sitecustomize.py") for p in sys.path if p.endswith("site-packages")]
             targets += [os.path.join(p, "zz_hostile.pth") for p in sys.path if p.endswith("site-packages")]

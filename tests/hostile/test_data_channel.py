@@ -21,7 +21,7 @@ UNSAFE = re.compile(r"\b(?:c?pickle|cloudpickle|dill|marshal|joblib|shelve)\.loa
 CHILD_SIDE = {"grader/sandbox/runner.py"}
 """run in the sandboxed child, where loading a submission's model with ``safe_mode=True`` would be
 allowed (the A4 adapters in ``course/models.py`` no longer load any: they are checked like the rest)"""
-OWN_FILES = {"grader/sample_models.py"}
+OWN_FILES = {"grader/authoring/sample_models.py"}
 """make and measure the sample models of the demo and tests: files the grader trained itself"""
 OWN_MODEL = re.compile(r"\bpretrained\.KERAS_PATH\b|\bload_model\(KERAS_PATH\)")
 """the course's own pre-trained model, a constant path inside the package: never a submission"""

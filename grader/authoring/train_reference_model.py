@@ -1,6 +1,6 @@
 """Train the small pre-trained 784-16-16-10 network that ships in ``course/models/``.
 
-    python -m grader.train_reference_model        # about 20 s on 2 CPU cores
+    python -m grader.authoring.train_reference_model        # about 20 s on 2 CPU cores
 
 It is the network of the lessons (3Blue1Brown / Nielsen): sigmoid neurons in every layer, so
 the output layer's ten activations are in (0, 1) and the brightest one is the guess. Trained

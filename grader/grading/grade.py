@@ -1,9 +1,9 @@
 """``grader grade``: grade a whole class, each submission in its own sandboxed process.
 
 The expensive, trusted work happens once per run, in a subprocess: Keras computes the answers
-to the public and hidden cases (``grader.plan``), unless a plan file made by ``grader plan``
+to the public and hidden cases (``grader.grading.plan``), unless a plan file made by ``grader plan``
 is given (then no TensorFlow at all). Grading proper happens in ``grader.grading``: worker
-processes (one per core, ``grading.pool``) or Dask tasks (``grader.distributed``) each grade
+processes (one per core, ``grading.pool``) or Dask tasks (``grader.grading.distributed``) each grade
 submissions in their own warm fork servers *and judge them*, and write each student's files,
 atomically, results last (a Dask task sends them back, and this process writes them), so a run
 stopped at any point (even ``kill -9``) resumes where it left off. This process keeps the
@@ -21,14 +21,14 @@ from pathlib import Path
 from tqdm import tqdm
 
 from course import exercises
-from grader import class_report
+from grader.reports import class_report
 from grader.grading.judging import Finished, judge_reply, merge_replies, without_file  # noqa: F401  (re-exported)
 from grader.grading.worker import configure, kinds
-from grader.plan import Group, Plan, PlanProcess, grading_order, make_plan  # noqa: F401  (re-exported)
-from grader.results import (StudentResult, check_hidden_feedback, clean_partial_writes, csv_row,
+from grader.grading.plan import Group, Plan, PlanProcess, grading_order, make_plan  # noqa: F401  (re-exported)
+from grader.grading.results import (StudentResult, check_hidden_feedback, clean_partial_writes, csv_row,
                             grader_fault, is_current, read_json, readable, write_csv)
 from grader.sandbox.client import Sandbox, decode_reply
-from grader.submissions import Submission, discover
+from grader.grading.submissions import Submission, discover
 
 
 def open_sandboxes(plan: Plan, *, worker: int = 0) -> dict[tuple[str, ...], Sandbox]:
@@ -142,7 +142,7 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
 
         try:
             if scheduler:
-                from grader import distributed
+                from grader.grading import distributed
 
                 distributed.grade_all(scheduler, todo, planner, fingerprints, finish, clock.start, usage=usage, out=out,
                                       feedback_options=options, wrap_up=wrap_up)

@@ -21,7 +21,7 @@ import numpy as np
 
 from course import source
 from course.data import load_mnist
-from grader import solutions
+from grader.authoring import solutions
 from grader.quiet import keras
 
 ASSIGNMENT = "a4_digits"

@@ -7,10 +7,11 @@ import time
 from pathlib import Path
 
 from course import exercises
-from grader import notebooks, report
-from grader.grade import grade
-from grader.results import grader_fault, read_json
-from grader.solutions import notebook_path
+from grader.integrations import notebooks
+from grader.reports import report
+from grader.grading.grade import grade
+from grader.grading.results import grader_fault, read_json
+from grader.authoring.solutions import notebook_path
 
 
 def check_one(assignment_id: str, *, execute: bool = True) -> tuple[bool, list[str]]:

@@ -1,6 +1,6 @@
 """What ``run_autograder`` runs inside Gradescope: grade ``<root>/submission`` into ``results.json``.
 
-The submission is copied into a one-student class folder and graded by ``grader.grade`` exactly
+The submission is copied into a one-student class folder and graded by ``grader.grading.grade`` exactly
 as a class would be (sandboxed, Keras references, hidden cases for ``--seed``); that student's
 Gradescope JSON becomes ``<root>/results/results.json``. Students upload files with the names
 they like, so when there is no ``<id>.ipynb``/``<id>.py`` but exactly one notebook (or one
@@ -19,9 +19,9 @@ import traceback
 from pathlib import Path
 
 from course import exercises
-from grader import grade as grading
-from grader.grade import grade
-from grader.results import atomic_write, grader_fault
+from grader.grading import grade as grading
+from grader.grading.grade import grade
+from grader.grading.results import atomic_write, grader_fault
 
 
 def student_name(root: Path) -> str:
@@ -60,7 +60,7 @@ def run(assignment_id: str, root: Path, *, seed: int = 0, hidden_feedback: str =
     """Grade ``root/submission``; returns the results written to ``root/results/results.json``.
 
     ``hidden_feedback="summary"`` puts each function's hidden cases in a test of their own,
-    visible after the due date (``grader.results``).
+    visible after the due date (``grader.grading.results``).
     """
     root = Path(root)
     print(f"grading {assignment_id} with {Path(grading.__file__).parent} (seed {seed})", flush=True)
@@ -77,7 +77,7 @@ def run(assignment_id: str, root: Path, *, seed: int = 0, hidden_feedback: str =
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m grader.gradescope_run")
+    p = argparse.ArgumentParser(prog="python -m grader.integrations.gradescope_run")
     p.add_argument("assignment")
     p.add_argument("--root", default="/autograder", help="Gradescope's /autograder folder")
     p.add_argument("--seed", type=int, default=0)

@@ -28,7 +28,7 @@ from typing import Callable
 
 from course import codec
 from grader.grading.judging import Finished
-from grader.submissions import Submission
+from grader.grading.submissions import Submission
 
 CHUNK = 8
 """submissions per task: enough to amortise a task's overhead, few enough to spread the work"""
@@ -198,7 +198,7 @@ def _worker(plan_data: bytes):
     """This worker thread's ``Worker`` for the plan in ``plan_data`` (scattered once per run, so
     the same object each task: a new run's plan starts new fork servers)."""
     from grader.grading.worker import Worker, kinds
-    from grader.plan import Plan
+    from grader.grading.plan import Plan
 
     if getattr(_local, "data", None) is plan_data:
         return _local.worker
@@ -297,7 +297,7 @@ def grade_all(address: str, todo: list[Submission], planner, fingerprints: dict[
 
 
 def _histogram(client, scores: list[float], max_score: float) -> str | None:
-    from grader.class_report import histogram_or_none
+    from grader.reports.class_report import histogram_or_none
 
     try:
         return client.submit(histogram_or_none, scores, max_score, pure=False).result()

@@ -7,8 +7,10 @@ import sys
 from pathlib import Path
 
 from course import exercises
-from grader import check_solutions, report, sample_models, samples, similarity
-from grader.grade import grade
+from grader import similarity
+from grader.authoring import check_solutions, sample_models, samples
+from grader.reports import report
+from grader.grading.grade import grade
 
 OUT = Path("demo-out")
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-from grader import solutions
+from grader.authoring import solutions
 
 
 @dataclass(frozen=True)

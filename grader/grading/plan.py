@@ -1,7 +1,7 @@
 """A grading run's plan: every case with its Keras answer, and what the fork servers are sent.
 
 Keras is needed only to compute the answers, once per run; ``PlanProcess`` does it in a
-short-lived subprocess (``python -m grader.plan``) so that TensorFlow's ~0.5 GB never sits in
+short-lived subprocess (``python -m grader.grading.plan``) so that TensorFlow's ~0.5 GB never sits in
 the process that then judges the whole class. The plan crosses back as ``course.codec`` data.
 
 The functions fall into *groups*, each graded by its own child: the NumPy-only functions (all
@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from course import codec, exercises
 from course.exercises.base import Assignment, Case, Exercise
 from course.fixtures import case_from_plain, case_to_plain, public_cases
-from grader import references, solutions
+from grader import references
+from grader.authoring import solutions
 from grader.quiet import QUIET_ENV
 from grader.sandbox.client import limits_for
 
@@ -148,7 +149,7 @@ class PlanProcess:
 
     def __init__(self, assignment_id: str, *, seed: int, timeout: float | None = None):
         exercises.assignment(assignment_id)  # an unknown id fails here, with its clear message
-        cmd = [sys.executable, "-m", "grader.plan", assignment_id, "--seed", str(seed)]
+        cmd = [sys.executable, "-m", "grader.grading.plan", assignment_id, "--seed", str(seed)]
         if timeout:
             cmd += ["--timeout", repr(float(timeout))]
         env = {**os.environ, **QUIET_ENV}

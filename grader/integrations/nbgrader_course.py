@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from grader.quiet import QUIET_ENV
-from grader.solutions import SOLUTIONS
+from grader.authoring.solutions import SOLUTIONS
 
 
 def db_url(course: Path) -> str:

@@ -7,7 +7,7 @@ The zip holds:
 
 - ``setup.sh``: finds (or installs) Python 3.11+, makes ``/autograder/venv`` and pip-installs the
   bundled project with its dependencies (TensorFlow, Keras, …);
-- ``run_autograder``: runs ``python -m grader.gradescope_run`` with the bundled code first on
+- ``run_autograder``: runs ``python -m grader.integrations.gradescope_run`` with the bundled code first on
   ``PYTHONPATH``, so the grader, its Keras references and the solution notebook (for the
   no-double-penalty callees) are exactly the ones zipped here;
 - ``digits/``: ``pyproject.toml``, ``README.md``, ``course/``, ``grader/`` and only this
@@ -23,8 +23,8 @@ import zipfile
 from pathlib import Path
 
 from course import exercises
-from grader.results import check_hidden_feedback
-from grader.solutions import ROOT, SOLUTIONS
+from grader.grading.results import check_hidden_feedback
+from grader.authoring.solutions import ROOT, SOLUTIONS
 
 BUNDLE = "digits"
 """the folder inside the zip (and ``/autograder/source``) holding the project"""
@@ -51,7 +51,7 @@ fi
 }
 "$ROOT/venv/bin/python" -m pip install --upgrade pip
 "$ROOT/venv/bin/python" -m pip install "$ROOT/source/{bundle}[grader]"   # the instructor side: Keras, nbformat, …
-"$ROOT/venv/bin/python" -c "import grader.grade"   # fail the build now, not at the first submission
+"$ROOT/venv/bin/python" -c "import grader.grading.grade"   # fail the build now, not at the first submission
 """
 
 RUN = """\
@@ -63,7 +63,7 @@ PYTHON="${{AUTOGRADER_PYTHON:-$ROOT/venv/bin/python}}"
 export PYTHONPATH="$ROOT/source/{bundle}${{PYTHONPATH:+:$PYTHONPATH}}"
 export MPLBACKEND=Agg
 cd "$ROOT"
-exec "$PYTHON" -m grader.gradescope_run {assignment} --root "$ROOT" --seed {seed} --hidden-feedback {hidden_feedback}
+exec "$PYTHON" -m grader.integrations.gradescope_run {assignment} --root "$ROOT" --seed {seed} --hidden-feedback {hidden_feedback}
 """
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from course.source import is_definition, notebook_cells, read_text, strip_magics
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = ROOT / "solutions"
 ASSIGNMENTS = ROOT / "assignments"
 

@@ -16,7 +16,7 @@ import html
 
 from course.judge import ExerciseResult
 from grader import pictures as pictures_
-from grader.results import StudentResult, check_hidden_feedback, readable, student_summary
+from grader.grading.results import StudentResult, check_hidden_feedback, readable, student_summary
 
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:54rem;margin:2rem auto;padding:0 1rem;
