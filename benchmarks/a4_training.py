@@ -28,8 +28,8 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 from grader.authoring import sample_models  # noqa: E402
-from grader.reports import report  # noqa: E402
 from grader.quiet import keras  # noqa: E402
+from grader.reports import report  # noqa: E402
 
 
 class Timer:

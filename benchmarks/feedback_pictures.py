@@ -22,9 +22,9 @@ from pathlib import Path
 
 from grader import pictures
 from grader.authoring import samples
-from grader.reports import feedback
 from grader.grading.grade import grade, grade_submission, make_plan, open_sandboxes
 from grader.grading.submissions import discover
+from grader.reports import feedback
 
 
 def per_page(results, *, pictures_on: bool) -> float:

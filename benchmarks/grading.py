@@ -38,8 +38,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from course import exercises  # noqa: E402
 from benchmarks import revisions  # noqa: E402
+from course import exercises  # noqa: E402
 from grader.authoring import samples, solutions  # noqa: E402
 from grader.integrations import notebooks  # noqa: E402
 from grader.reports import report  # noqa: E402
@@ -295,8 +295,8 @@ def a4_by_function(class_dir: Path, expected: dict[str, dict[str, float]]) -> tu
     students' scores differ from ``expected``."""
     from grader.grading.grade import judge_reply, merge_replies
     from grader.grading.plan import PlanProcess
-    from grader.sandbox.client import Sandbox, decode_reply
     from grader.grading.submissions import discover
+    from grader.sandbox.client import Sandbox, decode_reply
 
     plan = PlanProcess(A4, seed=0).result()
     boxes = {needs: Sandbox(worker=i, preload=needs) for i, needs in enumerate(dict.fromkeys(g.needs for g in plan.groups))}

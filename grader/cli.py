@@ -13,8 +13,8 @@ from course import extras
 
 def _grade(args) -> int:
     from grader.grading import grade
-    from grader.reports import report
     from grader.grading.plan_file import PlanFileError
+    from grader.reports import report
 
     try:
         summary = grade.grade(args.assignment, args.submissions, args.out, workers=args.workers,
@@ -59,8 +59,8 @@ def _report_sandbox() -> None:
 
 
 def _plan(args) -> int:
-    from grader.grading.plan_file import write_plan
     from grader.grading.plan import PlanProcess
+    from grader.grading.plan_file import write_plan
 
     planner = PlanProcess(args.assignment, seed=args.seed)  # Keras, in its own process
     try:

@@ -9,8 +9,8 @@ import pytest
 from course import exercises
 from course.source import strip_magics
 from grader.authoring import assign
-from grader.integrations import notebooks
 from grader.authoring.solutions import ASSIGNMENTS, notebook_path
+from grader.integrations import notebooks
 
 
 @pytest.mark.parametrize("assignment_id", exercises.IDS)

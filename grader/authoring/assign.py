@@ -10,8 +10,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from grader.integrations import nbgrader_course
 from grader.authoring.solutions import ASSIGNMENTS
+from grader.integrations import nbgrader_course
 
 
 def generate(assignment_id: str, dest: Path) -> Path:

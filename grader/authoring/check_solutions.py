@@ -7,11 +7,11 @@ import time
 from pathlib import Path
 
 from course import exercises
-from grader.integrations import notebooks
-from grader.reports import report
+from grader.authoring.solutions import notebook_path
 from grader.grading.grade import grade
 from grader.grading.results import grader_fault, read_json
-from grader.authoring.solutions import notebook_path
+from grader.integrations import notebooks
+from grader.reports import report
 
 
 def check_one(assignment_id: str, *, execute: bool = True) -> tuple[bool, list[str]]:

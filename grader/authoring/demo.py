@@ -9,8 +9,8 @@ from pathlib import Path
 from course import exercises
 from grader import similarity
 from grader.authoring import check_solutions, sample_models, samples
-from grader.reports import report
 from grader.grading.grade import grade
+from grader.reports import report
 
 OUT = Path("demo-out")
 

@@ -197,8 +197,8 @@ def _scratch_folder() -> str:
 def _worker(plan_data: bytes):
     """This worker thread's ``Worker`` for the plan in ``plan_data`` (scattered once per run, so
     the same object each task: a new run's plan starts new fork servers)."""
-    from grader.grading.worker import Worker, kinds
     from grader.grading.plan import Plan
+    from grader.grading.worker import Worker, kinds
 
     if getattr(_local, "data", None) is plan_data:
         return _local.worker

@@ -21,14 +21,23 @@ from pathlib import Path
 from tqdm import tqdm
 
 from course import exercises
-from grader.reports import class_report
 from grader.grading.judging import Finished, judge_reply, merge_replies, without_file  # noqa: F401  (re-exported)
-from grader.grading.worker import configure, kinds
 from grader.grading.plan import Group, Plan, PlanProcess, grading_order, make_plan  # noqa: F401  (re-exported)
-from grader.grading.results import (StudentResult, check_hidden_feedback, clean_partial_writes, csv_row,
-                            grader_fault, is_current, read_json, readable, write_csv)
-from grader.sandbox.client import Sandbox, decode_reply
+from grader.grading.results import (
+    StudentResult,
+    check_hidden_feedback,
+    clean_partial_writes,
+    csv_row,
+    grader_fault,
+    is_current,
+    read_json,
+    readable,
+    write_csv,
+)
 from grader.grading.submissions import Submission, discover
+from grader.grading.worker import configure, kinds
+from grader.reports import class_report
+from grader.sandbox.client import Sandbox, decode_reply
 
 
 def open_sandboxes(plan: Plan, *, worker: int = 0) -> dict[tuple[str, ...], Sandbox]:

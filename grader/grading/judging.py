@@ -14,12 +14,12 @@ from pathlib import Path
 from course.calls import Outcome
 from course.exercises.base import Case, Exercise
 from course.judge import ExerciseResult, judge_all
-from grader.reports import feedback
 from grader.grading.plan import Plan
 from grader.grading.results import StudentResult, atomic_write, csv_row
+from grader.grading.submissions import Submission
+from grader.reports import feedback
 from grader.sandbox import faults
 from grader.sandbox.frames import pack_envelope, unpack_envelope
-from grader.grading.submissions import Submission
 
 
 @dataclass

@@ -29,16 +29,18 @@ from pathlib import Path
 from typing import Callable
 
 from course import codec
-from grader.grading.judging import Finished, finish as render
+from grader.grading.judging import Finished
+from grader.grading.judging import finish as render
 from grader.grading.plan import Plan
-from grader.quiet import QUIET_ENV
 from grader.grading.results import StudentResult
+from grader.grading.submissions import Submission
+from grader.quiet import QUIET_ENV
 from grader.sandbox.client import ONE_THREAD_ENV, server_zygote
 from grader.sandbox.frames import read_frame, write_frame
 from grader.sandbox.processes import end
 from grader.sandbox.scratch import Scratch
-from grader.sandbox.zygote import Forked, Zygote, serve as fork_on_request
-from grader.grading.submissions import Submission
+from grader.sandbox.zygote import Forked, Zygote
+from grader.sandbox.zygote import serve as fork_on_request
 
 BATCH = 4
 """submissions per message to a worker; it is sent more once it has at most this many left"""

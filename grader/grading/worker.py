@@ -17,9 +17,9 @@ from collections import deque
 from grader.grading.judging import Finished, finish, judge_reply, merge_replies, without_file
 from grader.grading.plan import Group, Plan
 from grader.grading.results import StudentResult
+from grader.grading.submissions import Submission
 from grader.sandbox import faults
 from grader.sandbox.client import Sandbox, SandboxDied, decode_reply
-from grader.grading.submissions import Submission
 
 IN_FLIGHT = 2
 """requests queued per fork server, so it never waits for this process to judge the last one"""

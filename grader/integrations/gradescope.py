@@ -23,8 +23,8 @@ import zipfile
 from pathlib import Path
 
 from course import exercises
-from grader.grading.results import check_hidden_feedback
 from grader.authoring.solutions import ROOT, SOLUTIONS
+from grader.grading.results import check_hidden_feedback
 
 BUNDLE = "digits"
 """the folder inside the zip (and ``/autograder/source``) holding the project"""

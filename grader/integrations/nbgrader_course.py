@@ -13,8 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from grader.quiet import QUIET_ENV
 from grader.authoring.solutions import SOLUTIONS
+from grader.quiet import QUIET_ENV
 
 
 def db_url(course: Path) -> str:

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course import exercises
-from grader.grading.results import grader_fault, readable
 from grader.authoring.solutions import notebook_path
+from grader.grading.results import grader_fault, readable
 
 _CHECK_CALL = re.compile(r"""\bcheck\(\s*["']([^"']+)["']""")
 

@@ -15,10 +15,10 @@ from urllib.parse import quote
 import numpy as np
 
 from course.exercises.base import Assignment
-from grader.reports.feedback import text
+from grader.grading.results import atomic_write, grader_fault, read_json
 from grader.pictures import data_uri, png
 from grader.pictures.generic import new_figure
-from grader.grading.results import atomic_write, grader_fault, read_json
+from grader.reports.feedback import text
 
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;

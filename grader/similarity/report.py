@@ -15,8 +15,8 @@ from pathlib import Path
 
 from copydetect.utils import highlight_overlap
 
-from grader.reports.feedback import text
 from grader.grading.results import atomic_write, readable
+from grader.reports.feedback import text
 from grader.similarity.fingerprints import Document, feature_key
 from grader.similarity.scoring import Pair, Scores
 
@@ -92,7 +92,7 @@ def write_page(path: Path, rank: int, scores: Scores, pair: Pair, documents: lis
                    for n, s in zip(names, pair.functions))
     items = "".join(f"<li><code>{text(e)}</code></li>" for e in evidence(scores, pair, documents, 30))
     parts = [_head(f"#{rank}: {readable(a.student)} and {readable(b.student)}"),
-             f"<p><a href='index.html'>all pairs</a></p>",
+             "<p><a href='index.html'>all pairs</a></p>",
              f"<h1>#{rank}: {text(a.student)} and {text(b.student)}</h1>",
              f"<p id='score' data-score='{pair.score:.4f}'>score {pair.score:.2f} "
              f"(whole file {pair.file:.2f}; shared functions: "

@@ -192,8 +192,7 @@ def test_dask_workers_write_the_files_where_they_see_the_output_folder(request, 
     itself and sends back the results only, as a local worker does: writing them, the one
     ``grader grade`` process capped a whole cluster. One that does not see it sends the pages, and
     ``grader grade`` writes them. The files are the local pool's, byte for byte, either way."""
-    from grader.grading import distributed
-    from grader.grading import pool
+    from grader.grading import distributed, pool
     from grader.grading.results import clean_partial_writes
     from grader.grading.submissions import discover
 

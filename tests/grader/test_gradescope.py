@@ -19,8 +19,8 @@ import pytest
 
 from course import exercises
 from grader.authoring import sample_models, samples
-from grader.integrations import gradescope
 from grader.authoring.solutions import ASSIGNMENTS, notebook_path
+from grader.integrations import gradescope
 
 # Gradescope's results.json, as documented at
 # https://gradescope-autograders.readthedocs.io/en/latest/specs/ (source: gradescope/autograder_samples,

@@ -13,8 +13,8 @@ from course import exercises
 from course.exercises.base import Case
 from course.judge import CaseResult, ExerciseResult
 from grader.authoring import samples
-from grader.reports import feedback
 from grader.grading.results import StudentResult, student_summary
+from grader.reports import feedback
 
 from .conftest import grade_cli
 

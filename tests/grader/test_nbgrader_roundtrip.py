@@ -15,8 +15,8 @@ import pytest
 
 from course import exercises
 from grader.authoring import samples
-from grader.integrations import nbgrader_course, nbgrader_export
 from grader.authoring.solutions import ASSIGNMENTS, notebook_path
+from grader.integrations import nbgrader_course, nbgrader_export
 
 
 def grader(*args):

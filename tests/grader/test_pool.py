@@ -127,8 +127,8 @@ def test_a_worker_draws_the_class_histogram(tmp_path, a1_plan):
     a worker, whose matplotlib is warm, draws the class report's histogram, the very one the
     report would have drawn itself."""
     from course import exercises
-    from grader.reports import class_report
     from grader.grading.results import read_json
+    from grader.reports import class_report
 
     expected = samples.synthetic_class("a1_neuron", tmp_path / "class", 12)
     code = ("import sys; from grader.grading import grade; "

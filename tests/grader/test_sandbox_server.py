@@ -16,13 +16,13 @@ from course import exercises
 from course.calls import Outcome
 from course.judge import judge_all
 from grader.authoring import samples
+from grader.authoring.solutions import callee_sources
 from grader.grading.grade import judge_reply
 from grader.grading.plan import grading_order, public_plan
+from grader.grading.submissions import Submission
 from grader.sandbox.client import Sandbox, decode_reply
 from grader.sandbox.frames import HEADER, IOV_MAX, FrameReader, pack, pack_envelope, unpack_envelope, write_fd
 from grader.sandbox.scratch import Scratch
-from grader.authoring.solutions import callee_sources
-from grader.grading.submissions import Submission
 
 A1 = exercises.assignment("a1_neuron")
 

@@ -12,9 +12,9 @@ import grader
 from grader.authoring import samples
 from grader.grading.grade import judge_reply
 from grader.grading.plan import public_plan
+from grader.grading.submissions import Submission
 from grader.sandbox.client import PROTECTIONS, Sandbox, decode_reply, server_zygote
 from grader.sandbox.zygote import Forked
-from grader.grading.submissions import Submission
 
 MISTAKES = [None, *({m.function: m.source} for name, m in samples.MISTAKES["a1_neuron"].items()
                     if name != "infinite_loop")]

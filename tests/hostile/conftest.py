@@ -30,7 +30,6 @@ from grader.authoring import solutions
 from grader.sandbox.jail import UID_POOL, real_uid
 
 
-
 def load_corpus():
     """``tests/hostile/corpus.py``, imported once under one name (pytest runs with importlib mode)."""
     if "hostile_corpus" not in sys.modules:

@@ -11,8 +11,8 @@ import textwrap
 from grader.authoring import samples
 from grader.grading.grade import judge_reply
 from grader.grading.plan import public_plan
-from grader.sandbox.client import Sandbox, decode_reply
 from grader.grading.submissions import Submission
+from grader.sandbox.client import Sandbox, decode_reply
 
 corpus = sys.modules["hostile_corpus"]
 

@@ -16,9 +16,9 @@ import pytest
 from grader.authoring import samples
 from grader.grading.grade import judge_reply
 from grader.grading.plan import public_plan
+from grader.grading.submissions import Submission
 from grader.sandbox.cgroup import Cgroups
 from grader.sandbox.client import Sandbox, decode_reply
-from grader.grading.submissions import Submission
 
 corpus = sys.modules["hostile_corpus"]  # loaded by conftest.py
 MB = 2**20
