@@ -13,7 +13,12 @@ if TYPE_CHECKING:  # not at run time: the fork server must not import threading 
 
 
 def tmp() -> str:
-    return os.environ.get("TMPDIR") or "/tmp"
+    """The folder for temporary folders: ``TMPDIR`` if it can be written, else the first of
+    ``/tmp``, ``/var/tmp``, … that can, as Python's ``tempfile`` chooses (imported here, not with
+    the module: the fork server imports it before forking anyway, ``server.STDLIB_PRELOAD``)."""
+    import tempfile
+
+    return tempfile.gettempdir()
 
 
 def read_small(path: str) -> bytes:

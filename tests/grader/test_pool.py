@@ -172,3 +172,22 @@ def test_a_file_that_cannot_be_written_stops_the_run_with_its_reason(tmp_path, a
     assert run.returncode != 0
     assert run.stderr.strip().splitlines()[-1].startswith("grader: [Errno 21] Is a directory")
     assert not (tmp_path / "cli" / "results" / f"{first}.json").exists()
+
+
+@pytest.mark.parametrize("where", ["missing", "private"])
+def test_where_tmpdir_points_changes_no_score(tmp_path, a1_plan, where):
+    """``TMPDIR`` naming a folder that does not exist is passed over, as Python's ``tempfile``
+    passes it over; one in a folder only its owner may enter (0700) holds the run's scratch folder,
+    which the sandbox user reaches all the same. Either way, every score as expected and nothing left."""
+    expected = samples.synthetic_class("a1_neuron", tmp_path / "class", 12)
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    tmpdir = tmp_path / "no such folder" if where == "missing" else private
+    run = subprocess.run([sys.executable, "-m", "grader.cli", "grade", "a1_neuron", str(tmp_path / "class"),
+                          "--out", str(tmp_path / "out"), "--plan", str(a1_plan), "--workers", "2"],
+                         capture_output=True, text=True, timeout=300, env={**os.environ, "TMPDIR": str(tmpdir)})
+    assert run.returncode == 0, run.stderr
+    with open(tmp_path / "out" / "grades.csv", newline="", encoding="utf-8") as f:
+        rows = {row["student"]: row for row in csv.DictReader(f)}
+    assert {s: {name: float(rows[s][name]) for name in scores} for s, scores in expected.items()} == expected
+    assert os.listdir(private) == []
