@@ -92,9 +92,14 @@ def readable_roots(modules=()) -> list[str]:
     import course
 
     roots = [*SYSTEM_ROOTS, sys.base_prefix, sys.prefix, sys.exec_prefix, *course.__path__]
-    cwd = os.path.realpath(os.getcwd())
+    try:
+        cwd = os.path.realpath(os.getcwd())
+    except FileNotFoundError:  # started in a folder since removed: nothing there to read
+        cwd = None
     entries = []
     for entry in sys.path:
+        if cwd is None and not os.path.isabs(entry):
+            continue
         real = os.path.realpath(entry) if entry else cwd
         checkout = os.path.isdir(os.path.join(real, "grader")) and os.path.basename(real) not in (
             "site-packages", "dist-packages")

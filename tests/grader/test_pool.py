@@ -174,19 +174,26 @@ def test_a_file_that_cannot_be_written_stops_the_run_with_its_reason(tmp_path, a
     assert not (tmp_path / "cli" / "results" / f"{first}.json").exists()
 
 
-@pytest.mark.parametrize("where", ["missing", "private"])
-def test_where_tmpdir_points_changes_no_score(tmp_path, a1_plan, where):
+@pytest.mark.parametrize("where", ["TMPDIR missing", "TMPDIR private", "run from a removed folder"])
+def test_where_a_run_starts_changes_no_score(tmp_path, a1_plan, where):
     """``TMPDIR`` naming a folder that does not exist is passed over, as Python's ``tempfile``
     passes it over; one in a folder only its owner may enter (0700) holds the run's scratch folder,
-    which the sandbox user reaches all the same. Either way, every score as expected and nothing left."""
+    which the sandbox user reaches all the same; a current folder removed before the run (the
+    jail reads no current folder then). Each time, every score as expected and nothing left."""
     expected = samples.synthetic_class("a1_neuron", tmp_path / "class", 12)
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
-    tmpdir = tmp_path / "no such folder" if where == "missing" else private
-    run = subprocess.run([sys.executable, "-m", "grader.cli", "grade", "a1_neuron", str(tmp_path / "class"),
-                          "--out", str(tmp_path / "out"), "--plan", str(a1_plan), "--workers", "2"],
-                         capture_output=True, text=True, timeout=300, env={**os.environ, "TMPDIR": str(tmpdir)})
-    assert run.returncode == 0, run.stderr
+    env, cwd = dict(os.environ), tmp_path / "removed"
+    cwd.mkdir()
+    if where != "run from a removed folder":
+        env["TMPDIR"] = str(tmp_path / "no such folder" if where == "TMPDIR missing" else private)
+    run = subprocess.Popen([sys.executable, "-m", "grader.cli", "grade", "a1_neuron", str(tmp_path / "class"),
+                            "--out", str(tmp_path / "out"), "--plan", str(a1_plan), "--workers", "2"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd)
+    if where == "run from a removed folder":
+        cwd.rmdir()  # at once: before its fork servers set up their jails
+    stdout, stderr = run.communicate(timeout=300)
+    assert run.returncode == 0, stderr
     with open(tmp_path / "out" / "grades.csv", newline="", encoding="utf-8") as f:
         rows = {row["student"]: row for row in csv.DictReader(f)}
     assert {s: {name: float(rows[s][name]) for name in scores} for s, scores in expected.items()} == expected
