@@ -169,8 +169,12 @@ class WorkerProcess:
             return None
 
     def stderr_tail(self) -> str:
+        """What the stopped worker last said: the exception that stopped it (a traceback's last
+        line, which names it), else its last three lines, else its exit status."""
         self.log.seek(0)
         lines = self.log.read().decode("utf-8", "replace").strip().splitlines()
+        if "Traceback (most recent call last):" in lines:
+            lines = lines[-1:]
         if isinstance(self.process, subprocess.Popen):
             status = f"exit status {self.process.poll()}"
         else:

@@ -99,15 +99,18 @@ class Sandbox:
         if scratch is not None:
             cmd += ["--scratch", scratch]
         self.process = None
+        # the server's error output, for what to say if it stops (its children write elsewhere:
+        # each stage's output goes to a file of its own, ``runner``)
+        self.log = tempfile.TemporaryFile(dir=scratch)
         if zygote is not None and not preload and python == sys.executable:
             try:
-                self.process = fork(zygote, {"argv": cmd[3:]})
+                self.process = fork(zygote, {"argv": cmd[3:]}, stderr=self.log.fileno())
             except OSError:
                 pass
         if self.process is None:
             # unbuffered: the parent waits for replies with select(), which can't see a reader's buffer
             self.process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,
-                                            stderr=subprocess.DEVNULL, env=server_env())
+                                            stderr=self.log, env=server_env())
         self.preload, self.lazy = tuple(preload), tuple(lazy)
         self.in_flight = 0
         # correct callees wait in files only this user can read, never in the server's memory
@@ -122,13 +125,25 @@ class Sandbox:
         try:
             write_frame(self.process.stdin, json.dumps(message).encode() if as_json else codec.encode(message))
         except (BrokenPipeError, ValueError) as e:
-            raise SandboxDied(f"the sandbox server stopped unexpectedly ({e})") from None
+            raise self._stopped(str(e)) from None
 
     def _receive(self) -> bytes:
         frame = read_frame(self.process.stdout)
         if frame is None:
-            raise SandboxDied("the sandbox server stopped unexpectedly")
+            raise self._stopped()
         return frame
+
+    def _stopped(self, how: str = "") -> SandboxDied:
+        """``SandboxDied``, saying the last line the server wrote to its error output (e.g. the
+        exception that stopped it), if any."""
+        try:
+            size = os.fstat(self.log.fileno()).st_size
+            tail = os.pread(self.log.fileno(), 2000, max(0, size - 2000))  # not seek: the server shares the offset
+            last = tail.decode("utf-8", "replace").strip().splitlines()[-1:]
+        except (OSError, ValueError):
+            last = []
+        why = "; ".join(filter(None, [how, *last]))
+        return SandboxDied(f"the sandbox server stopped unexpectedly{f' ({why})' if why else ''}")
 
     def _with_source_files(self, functions: list[dict]) -> list[dict]:
         """The functions with each ``inject`` dict of sources moved into a file (``inject_file``)."""
@@ -230,6 +245,7 @@ class Sandbox:
             self.process.terminate()
         end(self.process, timeout=10)
         self.process.stdout.close()
+        self.log.close()
         self.sources.cleanup()
 
     def __enter__(self):

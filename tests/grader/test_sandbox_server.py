@@ -20,7 +20,7 @@ from grader.authoring.solutions import callee_sources
 from grader.grading.grade import judge_reply
 from grader.grading.plan import grading_order, public_plan
 from grader.grading.submissions import Submission
-from grader.sandbox.client import Sandbox, decode_reply
+from grader.sandbox.client import Sandbox, SandboxDied, decode_reply
 from grader.sandbox.frames import HEADER, IOV_MAX, FrameReader, pack, pack_envelope, unpack_envelope, write_fd
 from grader.sandbox.scratch import Scratch
 
@@ -249,6 +249,22 @@ def test_envelopes_round_trip_and_reject_stray_bytes():
     assert unpack_envelope(data) == ({"status": "ok"}, [b"a", b"", b"bc"])
     with pytest.raises(ValueError):
         unpack_envelope(data + b"x")
+
+
+def test_a_server_that_stops_at_start_says_why(tmp_path, plan):
+    """What the server last wrote to its error output (the exception that stopped it) reaches the
+    ``grader grade`` process's one line, not just a broken pipe."""
+    python = tmp_path / "python"
+    python.write_text("#!/bin/sh\necho 'Traceback (most recent call last):' >&2\n"
+                      "echo 'OSError: [Errno 5] the reason the server stopped' >&2\nexit 1\n")
+    python.chmod(0o755)
+    box = Sandbox(python=str(python))
+    try:
+        box.process.wait(timeout=10)
+        with pytest.raises(SandboxDied, match=r"stopped unexpectedly \(.*OSError: \[Errno 5\] the reason the server"):
+            box.configure([plan.requests["relu"]])
+    finally:
+        box.close()
 
 
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
