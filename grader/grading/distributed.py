@@ -109,7 +109,7 @@ def grade_chunk(plan_data: bytes, items: list[dict], feedback_options: dict, out
     pictures.share(out_folder["path"] if out is not None else None)
     before = dict(worker.usage)
     start = time.thread_time()
-    with tempfile.TemporaryDirectory(prefix="grader-dask-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="grader-dask-", dir=_scratch_folder()) as tmp:
         subs = []
         for i, item in enumerate(items):
             folder = Path(tmp, str(i))
