@@ -9,7 +9,7 @@ from course.exercises.a1_neuron import BIAS
 from course.exercises.base import Exercise
 from course.judge import CaseResult
 from grader.pictures import register
-from grader.pictures.generic import close, compared, new_figure, numeric
+from grader.pictures.generic import close, compared, new_figure, numeric, plain_log_labels
 
 LINEAR = 10.0
 """|z| up to here is drawn to scale; beyond it the axis is logarithmic, so 1e4 fits too"""
@@ -77,6 +77,7 @@ def curve(exercise: Exercise, points, *, xlabel: str, title: str, guide: bool = 
     if np.abs(values).max(initial=0) > LINEAR:
         ax.set_yscale("symlog", linthresh=LINEAR, linscale=2)
         ax.set_ylim(bottom=min(-0.5, float(values.min()) * 1.2))  # symlog's autoscale adds decades below 0
+        plain_log_labels(ax.yaxis)
     ax.minorticks_off()  # symlog's minor ticks cost a quarter of the drawing time and add nothing here
     ax.set_xlabel(xlabel)
     ax.set_ylabel(exercise.name)
@@ -138,6 +139,7 @@ def parameter_counts(exercise: Exercise, cases: list[CaseResult]):
     ax = fig.add_subplot()
     plots.parameter_growth(ax=ax, pixels=np.unique(np.geomspace(1, max(3000.0, n.max()), 60).astype(int)))
     ax.minorticks_off()  # a log axis's minor ticks: hundreds of tick objects, half the drawing time, no reading
+    plain_log_labels(ax.xaxis, ax.yaxis)
     ax.plot(n, want, "s", color="0.35", markersize=8, alpha=0.7, label="Keras's count_params()")
     ax.plot(n[ok], have[ok], "o", color="tab:green", markersize=4, label="yours, right")
     ax.plot(n[~ok], have[~ok], "x", color="tab:red", markersize=8, mew=2, label="yours, wrong")

@@ -63,6 +63,30 @@ def test_wrong_parameter_counts_are_drawn_on_the_growth_picture():
     assert decodes(pictures.picture(A1, result))
 
 
+@pytest.mark.parametrize("mathtext, plain", [(r"$\mathdefault{10^{3}}$", "10³"), (r"$\mathdefault{-10^{1}}$", "−10¹"),
+                                             (r"$\mathdefault{10^{-2}}$", "10⁻²"), (r"$\mathdefault{0}$", "0"),
+                                             (r"$\mathdefault{2\times10^{-3}}$", "2×10⁻³"), ("5", "5")])
+def test_log_axes_are_labelled_in_plain_text(mathtext, plain):
+    assert generic.plain_power(mathtext) == plain
+
+
+@pytest.mark.parametrize("name, answer", [
+    ("quadratic_logistic_parameters", lambda c: c.args[0] + c.args[0] ** 2 + 1),  # log-log
+    ("sigmoid", lambda c: 1e3 * np.asarray(c.args[0], dtype=float)),  # a symlog value axis
+])
+def test_pictures_draw_no_mathtext(name, answer):
+    """Every label the same as matplotlib's but in plain text, which is not parsed afresh for each
+    label of each picture (mathtext was a tenth of such a picture's drawing)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    result = judged(A1, name, answer)
+    fig = pictures.drawer(A1, name)(result.exercise, result.cases)
+    FigureCanvasAgg(fig).draw()
+    labels = [t.get_text() for ax in fig.axes for axis in (ax.xaxis, ax.yaxis) for t in axis.get_ticklabels()]
+    assert any("10" in label for label in labels)
+    assert not [label for label in labels if "$" in label]
+
+
 def exercise(name="layer_forward"):
     return Exercise(name, points=2)
 
