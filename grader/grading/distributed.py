@@ -220,8 +220,9 @@ def _worker(plan_data: bytes):
 @atexit.register
 def close_all() -> None:
     """Stop this process's ``Worker``s (their fork servers) and its fork servers' zygote, and
-    remove its scratch folder: at exit, or in a process that ran ``grade_chunk`` in one thread of its own (a test), which
-    then starts them afresh for its next task. Not while other threads are grading."""
+    remove its scratch folder: at exit, or in a process that ran ``grade_chunk`` in one thread of
+    its own (a test), which then starts them afresh for its next task. Not while other threads
+    are grading."""
     with _lock:
         for worker in _all:
             worker.close()
