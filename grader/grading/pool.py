@@ -288,7 +288,8 @@ def serve(needs: list[tuple[str, ...]], index: int, stdin, stdout, servers: int 
     from grader import pictures
     from grader.grading.worker import Worker
 
-    worker = Worker(needs, index=index, servers=servers, scratch=scratch)  # the fork servers start while the plan is computed
+    # the fork servers start now, while the plan is computed
+    worker = Worker(needs, index=index, servers=servers, scratch=scratch)
     try:
         header = read_frame(stdin)
         data = read_frame(stdin)

@@ -63,9 +63,10 @@ def test_wrong_parameter_counts_are_drawn_on_the_growth_picture():
     assert decodes(pictures.picture(A1, result))
 
 
-@pytest.mark.parametrize("mathtext, plain", [(r"$\mathdefault{10^{3}}$", "10³"), (r"$\mathdefault{-10^{1}}$", "−10¹"),
-                                             (r"$\mathdefault{10^{-2}}$", "10⁻²"), (r"$\mathdefault{0}$", "0"),
-                                             (r"$\mathdefault{2\times10^{-3}}$", "2×10⁻³"), ("5", "5")])
+@pytest.mark.parametrize("mathtext, plain", [
+    (r"$\mathdefault{10^{3}}$", "10³"), (r"$\mathdefault{-10^{1}}$", "−10¹"), (r"$\mathdefault{10^{-2}}$", "10⁻²"),
+    (r"$\mathdefault{0}$", "0"), (r"$\mathdefault{2\times10^{-3}}$", "2×10⁻³"), ("5", "5"),
+])
 def test_log_axes_are_labelled_in_plain_text(mathtext, plain):
     assert generic.plain_power(mathtext) == plain
 
