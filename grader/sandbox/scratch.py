@@ -8,7 +8,8 @@ keeps them all inside one ``Scratch``, ``<tmp>/grader-run-XXXXXXXX``, given to i
 leaves its scratch behind, so each new one first removes the folders of runs that no process holds
 any more: a run holds an ``flock`` on its folder's lock file while it lives (as Dask's
 ``WorkSpace`` does for its workers' folders). A folder is locked before it gets its name, so a run
-starting beside another never takes the other's live folder for a dead one.
+starting beside another never takes the other's live folder for a dead one; where it cannot be
+locked at all (a file system without locks), it keeps its hidden name, which no sweep takes.
 """
 from __future__ import annotations
 
@@ -34,9 +35,13 @@ class Scratch:
         purge(parent)
         staging = tempfile.mkdtemp(prefix="." + PREFIX, dir=parent)  # a hidden name: nobody's run yet
         self._lock = os.open(os.path.join(staging, LOCK), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        fcntl.flock(self._lock, fcntl.LOCK_EX)  # new, so never contended
-        self.path = os.path.join(parent, os.path.basename(staging)[1:])
-        os.rename(staging, self.path)
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX)  # new, so never contended
+        except OSError:  # a file system without locks (some NFS): keep the hidden name, which no sweep takes
+            self.path = staging
+        else:
+            self.path = os.path.join(parent, os.path.basename(staging)[1:])
+            os.rename(staging, self.path)
         os.chmod(self.path, 0o711)
 
     def close(self) -> None:

@@ -2,6 +2,8 @@
 next run, never while its run lives."""
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
 import signal
 import stat
@@ -77,3 +79,19 @@ def test_purge_leaves_another_users_dead_run(tmp_path):
     assert theirs.is_dir()
     os.chown(theirs, 0, 0)
     assert purge(str(tmp_path)) == [str(theirs)]  # the same folder, this user's: removed
+
+
+def test_without_locks_a_run_keeps_a_name_no_sweep_takes(tmp_path, monkeypatch):
+    """On a file system that refuses ``flock`` (some NFS), a run still gets its folder, under the
+    hidden staging name that ``purge`` never looks at, so no other run removes it while it runs."""
+    def refuse(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    with monkeypatch.context() as m:
+        m.setattr(fcntl, "flock", refuse)
+        scratch = Scratch(str(tmp_path))
+    assert os.path.basename(scratch.path).startswith("." + PREFIX)
+    assert stat.S_IMODE(os.stat(scratch.path).st_mode) == 0o711
+    assert purge(str(tmp_path)) == [] and os.path.isdir(scratch.path)
+    scratch.close()
+    assert os.listdir(tmp_path) == []
