@@ -3,8 +3,8 @@
 A process killed outright (``SIGKILL``, the kernel's out-of-memory killer) cleans nothing up: a
 lost grading worker would leave its callees' folder in ``/tmp``, a lost fork server its sandbox
 folder, one more each time. So a run (``grading.pool.grade_local``, or a Dask worker process)
-keeps them all inside one ``Scratch``, ``<tmp>/grader-run-XXXXXXXX``, given to its processes as
-``TMPDIR``, and removes it whatever is left in it when it ends. A run killed outright itself
+keeps them all inside one ``Scratch``, ``<tmp>/grader-run-XXXXXXXX``, whose path its processes
+are given (``--scratch``), and removes it whatever is left in it when it ends. A run killed outright itself
 leaves its scratch behind, so each new one first removes the folders of runs that no process holds
 any more: a run holds an ``flock`` on its folder's lock file while it lives (as Dask's
 ``WorkSpace`` does for its workers' folders). A folder is locked before it gets its name, so a run
@@ -26,7 +26,7 @@ LOCK = ".lock"
 
 
 class Scratch:
-    """A locked scratch folder in ``parent`` (by default ``TMPDIR``, else ``/tmp``), mode 0711: the
+    """A locked scratch folder in ``parent`` (by default ``processes.tmp()``), mode 0711: the
     sandbox user walks through it to its own folder, but cannot list it. ``path`` is the folder;
     ``close()`` (or leaving a ``with`` block) removes it."""
 
