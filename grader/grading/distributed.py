@@ -23,6 +23,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections import deque
 from pathlib import Path
 from typing import Callable
 
@@ -30,14 +31,36 @@ from course import codec
 from grader.grading.judging import Finished
 from grader.grading.submissions import Submission
 
-CHUNK = 8
-"""submissions per task: enough to amortise a task's overhead, few enough to spread the work"""
+MAX_CHUNK = 32
+"""submissions per task at the most (``chunk_size``)"""
 TASKS_PER_THREAD = 3
 """tasks in flight per worker thread, so no worker waits for the next one"""
+TASKS_PER_THREAD_IN_ALL = 8
+"""tasks per worker thread over a whole run, for a big enough class (``chunk_size``)"""
+MAX_TASK_BYTES = 64 * 2**20
+"""a task takes no further submission once its files reach this (it always takes one)"""
 MAX_FOLDER_BYTES = 64 * 2**20
 """a submission folder's files beyond this are not sent (the submission file always is)"""
 SHARED_PREFIX = ".grader-dask-"
 """the output folder's private folder for a run (``share_folder``)"""
+
+
+def chunk_size(students: int, threads: int) -> int:
+    """Submissions per task: as many as give each worker thread about ``TASKS_PER_THREAD_IN_ALL``
+    tasks, so that a small class still reaches every thread and a run ends evenly, but at most
+    ``MAX_CHUNK``. Each task costs the ``grader grade`` process about a millisecond of its own,
+    which, paid for every eight submissions, capped a cluster at about 1,000 submissions/s."""
+    return max(1, min(MAX_CHUNK, students // (threads * TASKS_PER_THREAD_IN_ALL)))
+
+
+def take(waiting: deque, size: int, packed: Callable[[Submission], dict]) -> list[dict]:
+    """The next task's submissions, ``packed``, from the front of ``waiting``: ``size`` of them, or
+    fewer once their files reach ``MAX_TASK_BYTES`` (A4's model files), but always one."""
+    items, nbytes = [], 0
+    while waiting and len(items) < size and nbytes < MAX_TASK_BYTES:
+        items.append(packed(waiting.popleft()))
+        nbytes += sum(len(data) for data in items[-1]["files"].values())
+    return items
 
 
 def pack(sub: Submission, fingerprint: str) -> dict:
@@ -272,17 +295,21 @@ def grade_all(address: str, todo: list[Submission], planner, fingerprints: dict[
                 for kind, seconds in zygote_cpu.items():
                     usage[kind] = usage.get(kind, 0.0) + seconds
             started()
-            chunks = [todo[i:i + CHUNK] for i in range(0, len(todo), CHUNK)]
             threads = max(1, sum(client.nthreads().values()))
+            size = chunk_size(len(todo), threads)
+            waiting = deque(todo)
 
-            def submit(chunk):
-                return client.submit(grade_chunk, shared, [pack(sub, fingerprints[sub.student]) for sub in chunk],
-                                     feedback_options, folder, pure=False)
+            def submit():
+                items = take(waiting, size, lambda sub: pack(sub, fingerprints[sub.student]))
+                return client.submit(grade_chunk, shared, items, feedback_options, folder, pure=False)
 
-            running = as_completed([submit(chunks.pop(0)) for _ in range(min(len(chunks), threads * TASKS_PER_THREAD))])
+            first = []
+            while waiting and len(first) < threads * TASKS_PER_THREAD:
+                first.append(submit())
+            running = as_completed(first)
             for future in running:
-                if chunks:
-                    running.add(submit(chunks.pop(0)))
+                if waiting:
+                    running.add(submit())
                 done = future.result()
                 for kind, seconds in done["usage"].items():
                     usage[kind] = usage.get(kind, 0.0) + seconds

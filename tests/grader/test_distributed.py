@@ -265,3 +265,28 @@ def test_a_dask_worker_writes_only_for_the_run_it_sees_and_only_while_it_runs(tm
         distributed.close_all()  # this process's fork servers: none may outlive the test
     assert not [p for p in children(os.getpid()) if "grader.sandbox.server" in cmdline(p)]
     assert not os.path.exists(scratch.path)
+
+
+def test_a_class_is_cut_into_tasks_that_reach_every_thread_and_are_few_when_it_is_big():
+    from grader.grading.distributed import MAX_CHUNK, TASKS_PER_THREAD_IN_ALL, chunk_size
+
+    for students, threads in ((30, 16), (5, 64), (1, 1)):  # a small class: one submission a task
+        assert chunk_size(students, threads) == 1
+    assert chunk_size(600, 2) == MAX_CHUNK  # a big class on a small cluster: few, big tasks
+    size = chunk_size(2000, 16)
+    assert size < MAX_CHUNK and -(-2000 // size) >= 16 * TASKS_PER_THREAD_IN_ALL  # and still many per thread
+
+
+def test_a_task_takes_fewer_submissions_once_their_files_are_big():
+    from collections import deque
+
+    from grader.grading.distributed import MAX_TASK_BYTES, take
+
+    mib = 2**20
+    waiting = deque([("a", 1), ("b", 40), ("c", 40), ("d", 100), ("e", 1), ("f", 1)])  # (student, MiB of files)
+    packed = lambda sub: {"student": sub[0], "files": {"x": b"\0" * (sub[1] * mib)}}  # noqa: E731
+    tasks = []
+    while waiting:
+        tasks.append([item["student"] for item in take(waiting, 4, packed)])
+    assert MAX_TASK_BYTES == 64 * mib
+    assert tasks == [["a", "b", "c"], ["d"], ["e", "f"]]  # over the budget: the task closes; one alone always goes
