@@ -1,6 +1,7 @@
 """A sample class graded once per session by the real ``grader grade``, for the output-file tests."""
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -38,6 +39,20 @@ def a1_plan(tmp_path_factory) -> Path:
                           capture_output=True, text=True)
     assert made.returncode == 0, made.stderr
     return path
+
+
+def grade_rows(out: Path) -> dict[str, dict[str, str]]:
+    """``out/grades.csv``'s rows, by student."""
+    with open(out / "grades.csv", newline="", encoding="utf-8") as f:
+        return {row["student"]: row for row in csv.DictReader(f)}
+
+
+def scores(out: Path, expected: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """What ``out/grades.csv`` gives each student of ``expected`` (``samples.synthetic_class``'s)
+    for each function it names, in its shape, to compare with it."""
+    rows = grade_rows(out)
+    return {student: {name: float(rows[student][name]) for name in functions}
+            for student, functions in expected.items()}
 
 
 def ready_plan(path: Path, timeout: float = 1.0):

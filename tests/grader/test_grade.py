@@ -15,6 +15,8 @@ import pytest
 from course import exercises
 from grader.authoring import sample_models, samples
 
+from .conftest import grade_rows as rows
+
 
 def grader(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "grader.cli", *args], capture_output=True, text=True, cwd=cwd)
@@ -41,11 +43,6 @@ def grade_class(tmp_path_factory):
 def graded(request, grade_class):
     assignment = exercises.assignment(request.param)
     return (assignment, *grade_class(request.param))
-
-
-def rows(out):
-    with open(out / "grades.csv") as f:
-        return {r["student"]: r for r in csv.DictReader(f)}
 
 
 def result(root, student):

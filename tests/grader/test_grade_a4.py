@@ -15,6 +15,8 @@ from grader.authoring import sample_models, samples
 from grader.grading.grade import grade
 from grader.quiet import keras
 
+from .conftest import grade_rows as rows
+
 A4 = exercises.assignment("a4_digits")
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # inside Keras
 MODEL = "digits.keras"
@@ -57,11 +59,6 @@ def graded(tmp_path_factory):
         k.saving.load_model = real_load
     undertrained = sample_models.measured_accuracy(root / "class" / "model_undertrained" / MODEL)
     return root, expected, summary, loads, undertrained
-
-
-def rows(out):
-    with open(out / "grades.csv") as f:
-        return {r["student"]: r for r in csv.DictReader(f)}
 
 
 def result(root, student):

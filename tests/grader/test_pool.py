@@ -2,7 +2,6 @@
 these processes still grades everyone."""
 from __future__ import annotations
 
-import csv
 import os
 import signal
 import subprocess
@@ -13,7 +12,7 @@ import pytest
 
 from grader.authoring import samples
 
-from .conftest import children, cmdline, ready_plan
+from .conftest import children, cmdline, grade_rows, ready_plan, scores
 
 STUDENTS = 400
 
@@ -59,8 +58,7 @@ def test_a_run_that_loses_a_process_still_grades_everyone(tmp_path, a1_plan, los
     stdout, stderr = run.communicate(timeout=300)
     assert run.returncode == 0, stderr
     assert "GRADER FAULT" not in stderr
-    with open(out / "grades.csv", newline="", encoding="utf-8") as f:
-        rows = {row["student"]: row for row in csv.DictReader(f)}
+    rows = grade_rows(out)
     assert set(rows) == set(expected)
     wrong = [s for s, scores in expected.items()
              if any(float(rows[s][name]) != score for name, score in scores.items())]
@@ -194,7 +192,5 @@ def test_where_a_run_starts_changes_no_score(tmp_path, a1_plan, where):
         cwd.rmdir()  # at once: before its fork servers set up their jails
     stdout, stderr = run.communicate(timeout=300)
     assert run.returncode == 0, stderr
-    with open(tmp_path / "out" / "grades.csv", newline="", encoding="utf-8") as f:
-        rows = {row["student"]: row for row in csv.DictReader(f)}
-    assert {s: {name: float(rows[s][name]) for name in scores} for s, scores in expected.items()} == expected
+    assert scores(tmp_path / "out", expected) == expected
     assert os.listdir(private) == []
