@@ -37,7 +37,7 @@ from grader.grading.submissions import Submission
 from grader.quiet import QUIET_ENV
 from grader.sandbox.client import ONE_THREAD_ENV, server_zygote
 from grader.sandbox.frames import read_frame, write_frame
-from grader.sandbox.processes import end
+from grader.sandbox.processes import end, last_lines
 from grader.sandbox.scratch import Scratch
 from grader.sandbox.zygote import Forked, Zygote
 from grader.sandbox.zygote import serve as fork_on_request
@@ -171,8 +171,7 @@ class WorkerProcess:
     def stderr_tail(self) -> str:
         """What the stopped worker last said: the exception that stopped it (a traceback's last
         line, which names it), else its last three lines, else its exit status."""
-        self.log.seek(0)
-        lines = self.log.read().decode("utf-8", "replace").strip().splitlines()
+        lines = last_lines(self.log.fileno())
         if "Traceback (most recent call last):" in lines:
             lines = lines[-1:]
         if isinstance(self.process, subprocess.Popen):

@@ -16,7 +16,7 @@ import tempfile
 from course import codec
 from grader.quiet import QUIET_ENV
 from grader.sandbox.frames import read_frame, unpack_envelope, write_frame
-from grader.sandbox.processes import end
+from grader.sandbox.processes import end, last_lines
 from grader.sandbox.zygote import Zygote, fork
 
 DEFAULT_LIMITS = {"memory": 2 * 2**30, "output": 1 * 2**20, "processes": 16}
@@ -137,9 +137,7 @@ class Sandbox:
         """``SandboxDied``, saying the last line the server wrote to its error output (e.g. the
         exception that stopped it), if any."""
         try:
-            size = os.fstat(self.log.fileno()).st_size
-            tail = os.pread(self.log.fileno(), 2000, max(0, size - 2000))  # not seek: the server shares the offset
-            last = tail.decode("utf-8", "replace").strip().splitlines()[-1:]
+            last = last_lines(self.log.fileno(), 2000)[-1:]
         except (OSError, ValueError):
             last = []
         why = "; ".join(filter(None, [how, *last]))

@@ -21,6 +21,14 @@ def tmp() -> str:
     return tempfile.gettempdir()
 
 
+def last_lines(fd: int, limit: int | None = None) -> list[str]:
+    """The lines a helper process wrote to the file ``fd`` (its error output), or those of its
+    last ``limit`` bytes: read in place (``pread``), as the writer shares the file's offset."""
+    size = os.fstat(fd).st_size
+    start = 0 if limit is None else max(0, size - limit)
+    return os.pread(fd, size - start, start).decode("utf-8", "replace").strip().splitlines()
+
+
 def read_small(path: str) -> bytes:
     """A small kernel file's bytes (``/proc``, a cgroup's): read after every stage of every child,
     so with three system calls rather than a file object's seven."""
