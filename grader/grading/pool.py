@@ -213,12 +213,13 @@ def grade_local(todo: list[Submission], plan_source, needs: list[tuple[str, ...]
     server_fd = servers.fd if servers is not None else None
     zygote = worker_zygote(feedback_options.get("pictures", True), server_fd) if zygotes else None
     pool = [WorkerProcess(i, needs, zygote, server_fd, scratch.path) for i in range(count)]
-    shared = tempfile.TemporaryDirectory(prefix="grader-pictures-", dir=scratch.path)  # 0700: the workers' pictures
+    shared = os.path.join(scratch.path, "pictures")  # the workers' pictures; goes with the scratch folder
+    os.mkdir(shared, 0o700)
     try:
         plan = plan_source.result()
         data = codec.encode(plan.to_plain())
         for proc in pool:
-            proc.configure(data, feedback_options, shared.name, out)
+            proc.configure(data, feedback_options, shared, out)
         for proc in pool:
             proc.ready()
         started()
@@ -251,7 +252,7 @@ def grade_local(todo: list[Submission], plan_source, needs: list[tuple[str, ...]
                                                    problem=f"the grader's worker process failed: {why}")
                             finish(render(failed, **feedback_options))
                     fresh = WorkerProcess(proc.index, needs, zygote, server_fd, scratch.path)
-                    fresh.configure(data, feedback_options, shared.name, out)
+                    fresh.configure(data, feedback_options, shared, out)
                     fresh.ready()
                     pool[pool.index(proc)] = fresh
                     selector.register(fresh.stdout, selectors.EVENT_READ, fresh)
@@ -275,8 +276,7 @@ def grade_local(todo: list[Submission], plan_source, needs: list[tuple[str, ...]
         for each in (zygote, servers):
             if each is not None:
                 each.close()
-        shared.cleanup()
-        scratch.close()  # with whatever a process killed outright left in it
+        scratch.close()  # the pictures too, and whatever a process killed outright left in it
 
 
 def serve(needs: list[tuple[str, ...]], index: int, stdin, stdout, servers: int | None = None,
