@@ -37,7 +37,7 @@ from grader.grading.submissions import Submission
 from grader.quiet import QUIET_ENV
 from grader.sandbox.client import ONE_THREAD_ENV, server_zygote
 from grader.sandbox.frames import read_frame, write_frame
-from grader.sandbox.processes import end, last_lines
+from grader.sandbox.processes import end, last_lines, set_name
 from grader.sandbox.scratch import Scratch
 from grader.sandbox.zygote import Forked, Zygote
 from grader.sandbox.zygote import serve as fork_on_request
@@ -84,6 +84,7 @@ def zygote(control_fd: int, pictures: bool) -> None:
     from grader import pictures as pictures_
     from grader.grading import worker  # noqa: F401  (everything a worker imports)
 
+    set_name("worker-zygote")
     if pictures:
         pictures_.warm()
     gc.freeze()
@@ -287,6 +288,7 @@ def serve(needs: list[tuple[str, ...]], index: int, stdin, stdout, servers: int 
     from grader import pictures
     from grader.grading.worker import Worker
 
+    set_name("grader-worker")
     # the fork servers start now, while the plan is computed
     worker = Worker(needs, index=index, servers=servers, scratch=scratch)
     try:

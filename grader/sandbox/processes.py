@@ -21,6 +21,23 @@ def tmp() -> str:
     return tempfile.gettempdir()
 
 
+def set_name(title: str) -> None:
+    """Name this process ``title`` (at most 15 bytes) in ``top``, ``ps -o comm`` and ``perf``,
+    where a grading run would otherwise show a dozen processes all called ``python``: its
+    ``comm``, written through ``/proc`` (one file, where ``prctl(PR_SET_NAME)`` needs ctypes).
+    Best effort: a ``/proc`` that cannot be written leaves the name as it was."""
+    try:
+        fd = os.open("/proc/self/comm", os.O_WRONLY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        os.write(fd, title.encode()[:15])
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def last_lines(fd: int, limit: int | None = None) -> list[str]:
     """The lines a helper process wrote to the file ``fd`` (its error output), or those of its
     last ``limit`` bytes: read in place (``pread``), as the writer shares the file's offset."""

@@ -24,6 +24,7 @@ import types
 from course import calls, codec, source
 from grader.sandbox.frames import HEADER, write_fd
 from grader.sandbox.jail import Jail, Limits, set_limits
+from grader.sandbox.processes import set_name
 
 # Modules that hold answers, hints or grading logic: a submission may not import them.
 BLOCKED = ("grader", "course.exercises", "course.judge", "course.selfcheck", "course.fixtures",
@@ -258,6 +259,7 @@ def child_main(job: dict, result_fd: int, workdir: str, jail: Jail, control_fd: 
     status = 0
     server = os.getppid()
     try:
+        set_name("grader-student")  # where the student's code runs, in ``top``
         signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the server's own handler is not the child's
         os.setsid()
         os.chdir(workdir)
@@ -376,6 +378,7 @@ def probe_main(modules: list[str], files: list[str], result_fd: int, workdir: st
     status = 0
     server = os.getppid()
     try:
+        set_name("grader-probe")
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.setsid()
         os.chdir(workdir)

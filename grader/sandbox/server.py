@@ -55,7 +55,7 @@ from grader.sandbox import runner
 from grader.sandbox.child import MAX_RESULT_BYTES, Child
 from grader.sandbox.frames import envelope, read_frame, write_frame
 from grader.sandbox.jail import Jail, die_with, walk_ahead
-from grader.sandbox.processes import describe_exit, kill, tmp
+from grader.sandbox.processes import describe_exit, kill, set_name, tmp
 from grader.sandbox.reach import SandboxSetupError
 from grader.sandbox.zygote import serve as fork_on_request
 
@@ -485,6 +485,7 @@ def main(argv=None) -> None:
                              "(grader.sandbox.zygote); --lazy: what those servers will have as theirs")
     args = parser.parse_args(argv)
     if args.zygote is not None:  # each child goes on from here as a server started with the request's arguments
+        set_name("sandbox-zygote")
         preload()
         walk_ahead(tuple(args.lazy))
         gc.freeze()
@@ -492,6 +493,7 @@ def main(argv=None) -> None:
     # SIGTERM (e.g. a Dask worker shutting down) unwinds like end of input: children killed,
     # temporary folders removed
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    set_name("grader-sandbox")
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing but frames may reach the parent's pipe
     preload(args.preload)

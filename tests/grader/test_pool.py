@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +24,9 @@ LOSSES = {
     "the servers' zygote, then a worker": ("servers' zygote", "worker"),  # its servers then start afresh
     "a fork server": ("fork server",),  # its worker forks another
 }
+TOP_NAMES = {"worker": "grader-worker", "workers' zygote": "worker-zygote", "servers' zygote": "sandbox-zygote",
+             "fork server": "grader-sandbox"}
+"""what ``top`` calls each process of a run"""
 
 
 @pytest.mark.parametrize("lost", LOSSES.values(), ids=LOSSES.keys())
@@ -52,6 +56,8 @@ def test_a_run_that_loses_a_process_still_grades_everyone(tmp_path, a1_plan, los
         processes.update({"workers' zygote": zygotes[0], "servers' zygote": server_zygotes[0],
                           "fork server": children(server_zygotes[0])[0]})
         assert len(children(server_zygotes[0])) == 2  # one per worker
+    named = {n: Path(f"/proc/{pid}/comm").read_text().strip() for n, pid in processes.items()}
+    assert named == {n: TOP_NAMES[n] for n in named}
     for name in lost:
         os.kill(processes[name], signal.SIGKILL)
     assert run.poll() is None, "the run ended before a worker could be lost: make the class bigger"

@@ -291,6 +291,25 @@ def test_a_child_does_not_outlive_its_stopped_server(tmp_path, plan, how):
     scratch.close()
 
 
+def test_a_server_and_its_child_are_named_in_top(tmp_path, plan):
+    """An instructor watching ``top`` during a run sees what each process is, not a dozen ``python``."""
+    hang = "def relu(z):\n    import time\n    time.sleep(60)\n"
+    path = samples.write_py(tmp_path / "student", "a1_neuron", {"relu": hang})
+    box = Sandbox()
+    try:
+        box.configure([{**plan.requests["relu"], "timeout": 60.0}])
+        box.submit(str(path))
+        deadline = time.monotonic() + 20
+        while not server_descendants(box.process.pid):
+            assert time.monotonic() < deadline, "the child never started"
+            time.sleep(0.05)
+        [pid] = server_descendants(box.process.pid)
+        assert Path(f"/proc/{box.process.pid}/comm").read_text() == "grader-sandbox\n"
+        assert Path(f"/proc/{pid}/comm").read_text() == "grader-student\n"
+    finally:
+        box.close()
+
+
 def test_a_probe_child_runs_no_submission_code_and_is_confined_like_the_others(sandbox, tmp_path):
     """What ``grader.sandbox.faults`` asks before calling an import failure the grader's fault."""
     from grader.authoring import solutions
