@@ -25,6 +25,7 @@ import tempfile
 import threading
 import time
 from collections import deque
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Callable
 
@@ -209,14 +210,23 @@ def grade_local(todo: list[Submission], plan_source, needs: list[tuple[str, ...]
     # user too, and a process limit counts every process of the user, so the zygote would take
     # one process from every submission's allowance.
     zygotes = count > 1 and os.geteuid() == 0
-    scratch = Scratch()  # every folder of the run's processes, removed at its end even if they were killed
-    servers = server_zygote() if zygotes and () in needs else None
-    server_fd = servers.fd if servers is not None else None
-    zygote = worker_zygote(feedback_options.get("pictures", True), server_fd) if zygotes else None
-    pool = [WorkerProcess(i, needs, zygote, server_fd, scratch.path) for i in range(count)]
-    shared = os.path.join(scratch.path, "pictures")  # the workers' pictures; goes with the scratch folder
-    os.mkdir(shared, 0o700)
-    try:
+    # each process and folder is let go of at the end (in reverse order: the workers first), also
+    # when a later one fails to start
+    with ExitStack() as stack:
+        scratch = stack.enter_context(Scratch())  # every folder of the run's processes, even if they were killed
+        servers = server_zygote() if zygotes and () in needs else None
+        server_fd = servers.fd if servers is not None else None
+        if servers is not None:
+            stack.callback(servers.close)
+        zygote = worker_zygote(feedback_options.get("pictures", True), server_fd) if zygotes else None
+        if zygote is not None:
+            stack.callback(zygote.close)
+        pool: list[WorkerProcess] = []
+        stack.callback(lambda: [proc.close() for proc in pool])  # the workers of the moment
+        for i in range(count):
+            pool.append(WorkerProcess(i, needs, zygote, server_fd, scratch.path))
+        shared = os.path.join(scratch.path, "pictures")  # the workers' pictures; goes with the scratch folder
+        os.mkdir(shared, 0o700)
         plan = plan_source.result()
         data = codec.encode(plan.to_plain())
         for proc in pool:
@@ -271,13 +281,6 @@ def grade_local(todo: list[Submission], plan_source, needs: list[tuple[str, ...]
         if servers is not None:
             usage["fork servers"] = usage.get("fork servers", 0.0) + servers.cpu()
         return plan
-    finally:
-        for proc in pool:
-            proc.close()
-        for each in (zygote, servers):
-            if each is not None:
-                each.close()
-        scratch.close()  # the pictures too, and whatever a process killed outright left in it
 
 
 def serve(needs: list[tuple[str, ...]], index: int, stdin, stdout, servers: int | None = None,

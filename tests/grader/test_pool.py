@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -200,3 +201,33 @@ def test_where_a_run_starts_changes_no_score(tmp_path, a1_plan, where):
     assert run.returncode == 0, stderr
     assert scores(tmp_path / "out", expected) == expected
     assert os.listdir(private) == []
+
+
+def test_a_run_whose_second_worker_cannot_start_leaves_no_process_or_folder(tmp_path, a1_plan, monkeypatch):
+    """What started before the failure (the scratch folder, the zygotes, the first worker) is let go of."""
+    from grader.grading import pool
+    from grader.grading.submissions import discover
+
+    samples.synthetic_class("a1_neuron", tmp_path / "class", 4)
+    subs = discover(tmp_path / "class", "a1_neuron")
+    started: list = []
+
+    class FirstOnly(pool.WorkerProcess):
+        def __init__(self, index, *args):
+            if index == 1:
+                raise RuntimeError("a worker process could not start: no more processes")
+            super().__init__(index, *args)
+            started.append(self.process.pid)
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # TMPDIR is read afresh
+    monkeypatch.setattr(pool, "WorkerProcess", FirstOnly)
+    before = set(children(os.getpid()))
+    with pytest.raises(RuntimeError, match="could not start"):
+        pool.grade_local(subs, ready_plan(a1_plan), [()], workers=2, fingerprints={s.student: "f" for s in subs},
+                         finish=lambda done: None, started=lambda: None, usage={}, feedback_options={"pictures": False})
+    assert len(started) == 1
+    assert set(children(os.getpid())) - before == set()  # the worker and the zygotes, ended and reaped
+    assert os.listdir(scratch) == []
