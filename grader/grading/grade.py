@@ -111,7 +111,7 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
         ready = Ready(read_plan(plan, assignment_id=assignment_id, seed=seed, timeout=timeout))
         seed = ready.plan.seed
     seed = 0 if seed is None else seed
-    subs = discover(submissions_dir, assignment_id)
+    subs = discover(submissions_dir, assignment_id, exclude=(out,))
     clean_partial_writes(out)
     summary = Summary()
     fingerprints = {s.student: s.fingerprint() for s in subs}

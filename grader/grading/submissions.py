@@ -37,10 +37,11 @@ class Submission:
         return h.hexdigest()
 
 
-def _student_folders(root: Path) -> list[Path]:
+def _student_folders(root: Path, exclude: tuple[Path, ...] = ()) -> list[Path]:
     if (root / "submitted").is_dir():
         root = root / "submitted"
-    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return sorted(p for p in root.iterdir()
+                  if p.is_dir() and not p.name.startswith(".") and p.resolve() not in exclude)
 
 
 def find_one(folder: Path, assignment_id: str) -> Submission:
@@ -64,8 +65,13 @@ def find_one(folder: Path, assignment_id: str) -> Submission:
                       f"no {assignment_id}.ipynb or {assignment_id}.py in the submission{seen}")
 
 
-def discover(submissions_dir: str | os.PathLike, assignment_id: str) -> list[Submission]:
+def discover(submissions_dir: str | os.PathLike, assignment_id: str, *,
+             exclude: tuple[str | os.PathLike, ...] = ()) -> list[Submission]:
     """One ``Submission`` per student folder, sorted by student name.
+
+    ``exclude``: folders that are no student's, however they are named: the run's own output
+    folder, when an instructor puts it inside the class folder (a second run would otherwise
+    grade it as a student, and give the gradebook a row of zeros).
 
     Raises:
         NotADirectoryError: ``submissions_dir`` is not a folder.
@@ -73,4 +79,5 @@ def discover(submissions_dir: str | os.PathLike, assignment_id: str) -> list[Sub
     root = Path(submissions_dir)
     if not root.is_dir():
         raise NotADirectoryError(f"submissions folder {root} does not exist or is not a folder")
-    return [find_one(folder, assignment_id) for folder in _student_folders(root)]
+    skip = tuple(Path(p).resolve() for p in exclude)
+    return [find_one(folder, assignment_id) for folder in _student_folders(root, skip)]

@@ -50,7 +50,7 @@ def run(assignment_id: str, submissions_dir: str | os.PathLike, out: str | os.Pa
     start = time.perf_counter()
     names = exercises.assignment(assignment_id).names
     out = Path(out)
-    read = sources.read_class(assignment_id, submissions_dir, names)
+    read = sources.read_class(assignment_id, submissions_dir, names, exclude=(out,))
     template = fingerprints.Template.of(sources.template_cells(assignment_id))
     documents = [fingerprints.document(s, names, template) for s in read if not s.problem]
     scores = scoring.score(documents, len(names), common=common)

@@ -91,12 +91,14 @@ def read(student: str, path: Path | None, template: set[str], names: set[str]) -
     return source
 
 
-def read_class(assignment_id: str, submissions_dir: str | os.PathLike, names: tuple[str, ...]) -> list[Source]:
-    """Every student folder's document, sorted by student, as ``grader grade`` finds them.
+def read_class(assignment_id: str, submissions_dir: str | os.PathLike, names: tuple[str, ...], *,
+               exclude: tuple[str | os.PathLike, ...] = ()) -> list[Source]:
+    """Every student folder's document, sorted by student, as ``grader grade`` finds them
+    (``exclude``: folders that are no student's, as for ``discover``).
 
     Raises:
         NotADirectoryError: ``submissions_dir`` is not a folder.
     """
     template = {_normal(c) for c in template_cells(assignment_id)}
     return [read(sub.student, sub.path, template, set(names))
-            for sub in discover(submissions_dir, assignment_id)]
+            for sub in discover(submissions_dir, assignment_id, exclude=exclude)]

@@ -132,3 +132,15 @@ def test_rerun_resumes_and_regrades_only_changed_submissions(grade_class, tmp_pa
 def test_bad_command_lines_exit_nonzero_with_a_clear_message(tmp_path, args, message):
     proc = grader(*args, cwd=tmp_path)
     assert proc.returncode == 2 and message in proc.stderr
+
+
+def test_an_output_folder_inside_the_class_folder_is_no_student(tmp_path, a1_plan):
+    """An instructor who writes ``--out`` into the class folder: the next run must not grade it as a
+    student (a row of zeros in the gradebook), however the path to it is spelled."""
+    expected = samples.synthetic_class("a1_neuron", tmp_path / "class", 3)
+    for out in (str(tmp_path / "class" / "graded"), "class/../class/graded"):  # the second: relative, a detour
+        run = grader("grade", "a1_neuron", "class", "--out", out, "--plan", str(a1_plan), "--no-pictures",
+                     cwd=tmp_path)
+        assert run.returncode == 0, run.stderr
+        assert set(rows(tmp_path / "class" / "graded")) == set(expected)
+        assert not (tmp_path / "class" / "graded" / "results" / "graded.json").exists()

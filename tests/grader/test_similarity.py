@@ -190,3 +190,13 @@ def test_bad_command_lines_exit_2_with_a_clear_message(tmp_path):
     assert proc.returncode == 2 and "does not exist" in proc.stderr
     proc = grade_cli("similarity", "a9", str(tmp_path), "--out", str(tmp_path / "out"))
     assert proc.returncode == 2 and "unknown assignment" in proc.stderr
+
+
+def test_an_output_folder_inside_the_class_folder_is_no_student(tmp_path):
+    from grader import similarity
+    from grader.authoring import samples
+
+    samples.synthetic_class("a1_neuron", tmp_path / "class", 3)
+    for _ in range(2):  # the second run finds the first one's output in the class folder
+        summary = similarity.run("a1_neuron", tmp_path / "class", tmp_path / "class" / "report")
+        assert summary.students == 3
