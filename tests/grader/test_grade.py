@@ -128,6 +128,13 @@ def test_rerun_resumes_and_regrades_only_changed_submissions(grade_class, tmp_pa
 @pytest.mark.parametrize("args, message", [
     (["grade", "a9_nope", ".", "--out", "x"], "unknown assignment"),
     (["grade", "a1_neuron", "/no/such/folder", "--out", "x"], "does not exist"),
+    # each gave every student a zero, or a grader fault, for a slip of the keyboard
+    (["grade", "a1_neuron", ".", "--out", "x", "--timeout", "0"], "--timeout: expected seconds above 0"),
+    (["grade", "a1_neuron", ".", "--out", "x", "--timeout", "nan"], "received 'nan'"),
+    (["grade", "a1_neuron", ".", "--out", "x", "--timeout", "1e300"], "at most 86400"),
+    (["grade", "a1_neuron", ".", "--out", "x", "--workers", "0"], "--workers: expected a whole number, 1 or more"),
+    (["grade", "a1_neuron", ".", "--out", "x", "--seed", "-1"], "--seed: expected a whole number, 0 or more"),
+    (["plan", "a1_neuron", "--out", "x", "--seed", "two"], "received 'two'"),
 ])
 def test_bad_command_lines_exit_nonzero_with_a_clear_message(tmp_path, args, message):
     proc = grader(*args, cwd=tmp_path)
