@@ -6,6 +6,7 @@ Only argument parsing lives here; each command is a function in its own module.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from course import extras
@@ -227,6 +228,8 @@ def main(argv=None) -> int:
     if extras.missing_modules(extra):  # a student install: say what to install, in one line
         print(extras.advice(what, extra), file=sys.stderr)
         return 2
+    for signum in (signal.SIGTERM, signal.SIGHUP):  # a batch system's time limit, a closed terminal
+        signal.signal(signum, _stop)
     try:
         return args.run(args)
     except (KeyError, OSError) as e:
@@ -236,9 +239,26 @@ def main(argv=None) -> int:
     except RuntimeError as e:  # a grader fault (the sandbox or the Keras references failed): said plainly
         print(f"grader: {e}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("grader: interrupted; run the same command again to resume", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        how = f"stopped by {signal.Signals(e.signum).name}" if isinstance(e, Stopped) else "interrupted"
+        try:
+            print(f"grader: {how}; run the same command again to resume", file=sys.stderr)
+        except OSError:  # no terminal any more (SIGHUP)
+            pass
+        return 128 + (e.signum if isinstance(e, Stopped) else signal.SIGINT)
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the command is, as Ctrl-C is: the run stops the same clean
+    way (its processes ended, its temporary folders removed, what is graded kept)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum, frame) -> None:
+    raise Stopped(signum)
 
 
 if __name__ == "__main__":

@@ -231,3 +231,28 @@ def test_a_run_whose_second_worker_cannot_start_leaves_no_process_or_folder(tmp_
     assert len(started) == 1
     assert set(children(os.getpid())) - before == set()  # the worker and the zygotes, ended and reaped
     assert os.listdir(scratch) == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=["TERM", "HUP", "INT"])
+def test_a_run_stopped_by_a_signal_cleans_up_and_resumes(tmp_path, a1_plan, signum):
+    """A batch system's time limit (SIGTERM) or a closed terminal (SIGHUP) stops a run as Ctrl-C
+    does: one line, its processes ended, its temporary folder removed; the next run finishes."""
+    expected = samples.synthetic_class("a1_neuron", tmp_path / "class", STUDENTS)
+    out, scratch = tmp_path / "out", tmp_path / "tmp"
+    scratch.mkdir()
+    command = [sys.executable, "-m", "grader.cli", "grade", "a1_neuron", str(tmp_path / "class"), "--out", str(out),
+               "--plan", str(a1_plan), "--workers", "2", "--no-pictures"]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env={**os.environ, "TMPDIR": str(scratch)})
+    deadline = time.monotonic() + 120
+    while len(list((out / "results").glob("*.json"))) < 10:  # grading is under way
+        assert run.poll() is None and time.monotonic() < deadline, run.communicate()
+        time.sleep(0.02)
+    run.send_signal(signum)
+    _, stderr = run.communicate(timeout=60)
+    assert run.returncode == 128 + signum, stderr
+    assert stderr.strip().splitlines()[-1].endswith("run the same command again to resume")
+    assert os.listdir(scratch) == []  # removed by the run, not by a later one's sweep
+    again = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "TMPDIR": str(scratch)})
+    assert again.returncode == 0, again.stderr
+    assert set(grade_rows(out)) == set(expected)
