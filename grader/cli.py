@@ -42,9 +42,9 @@ def _grade(args) -> int:
     if summary.grader_faults:
         names = ", ".join(summary.grader_faults[:10]) + (" ..." if len(summary.grader_faults) > 10 else "")
         print(f"grader: GRADER FAULT: {len(summary.grader_faults)} submission(s) could not be graded because of the "
-              f"grader's installation, not the students' work: {names}. They have no score in grades.csv; their "
-              f"results/<student>.json say why (grader_fault). Fix it, then run the same command again: "
-              f"only they are graded again.", file=sys.stderr)
+              f"grader's installation or the class folder's permissions, not the students' work: {names}. They "
+              f"have no score in grades.csv; their results/<student>.json say why (grader_fault). Fix it, then run "
+              f"the same command again: only they are graded again.", file=sys.stderr)
         return 1
     return 0
 

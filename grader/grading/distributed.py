@@ -66,18 +66,22 @@ def take(waiting: deque, size: int, packed: Callable[[Submission], dict]) -> lis
 def pack(sub: Submission, fingerprint: str) -> dict:
     """One submission as plain data: its folder's files as ``{relative path: bytes}``."""
     if sub.path is None:
-        return {"student": sub.student, "name": None, "files": {}, "problem": sub.problem, "fingerprint": fingerprint}
+        return {"student": sub.student, "name": None, "files": {}, "problem": sub.problem, "fault": sub.fault,
+                "fingerprint": fingerprint}
     files = {sub.path.name: sub.path.read_bytes()}
     size = len(files[sub.path.name])
     for path in sorted(sub.folder.rglob("*")):
         rel = path.relative_to(sub.folder).as_posix()
         if rel in files or path.is_symlink() or not path.is_file():
             continue
-        size += path.stat().st_size
-        if size > MAX_FOLDER_BYTES:
-            break
-        files[rel] = path.read_bytes()
-    return {"student": sub.student, "name": sub.path.name, "files": files, "problem": sub.problem,
+        try:
+            size += path.stat().st_size
+            if size > MAX_FOLDER_BYTES:
+                break
+            files[rel] = path.read_bytes()
+        except OSError:  # unreadable here: not sent, as a local run's sandbox could not read it either
+            continue
+    return {"student": sub.student, "name": sub.path.name, "files": files, "problem": sub.problem, "fault": sub.fault,
             "fingerprint": fingerprint}
 
 
@@ -144,7 +148,8 @@ def grade_chunk(plan_data: bytes, items: list[dict], feedback_options: dict, out
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
             path = None if item["name"] is None else folder / item["name"]
-            subs.append((Submission(item["student"], folder, path, item["problem"]), item["fingerprint"]))
+            subs.append((Submission(item["student"], folder, path, item["problem"], item["fault"]),
+                         item["fingerprint"]))
         finished = worker.grade(subs)
     for done in finished:
         # not once the run has stopped (its folder gone): a later run may be grading this student

@@ -179,5 +179,7 @@ def _judge_stage(ex: Exercise, cases: list[Case], stage: dict) -> ExerciseResult
 
 
 def without_file(sub: Submission, plan: Plan, fingerprint: str) -> StudentResult:
-    """The result of a student folder with nothing to grade (``Submission.problem`` says why)."""
-    return StudentResult(sub.student, plan.assignment, problem=sub.problem, seed=plan.seed, fingerprint=fingerprint)
+    """The result of a student folder with nothing to grade (``Submission.problem`` says why), or
+    that the grader could not read (``Submission.fault``: a grader fault, never reused)."""
+    return StudentResult(sub.student, plan.assignment, problem=sub.problem, seed=plan.seed,
+                         fingerprint="" if sub.fault else fingerprint, grader_fault=sub.fault)

@@ -51,13 +51,13 @@ RETRIES = 1
 
 def _item(sub: Submission, fingerprint: str) -> dict:
     return {"student": sub.student, "folder": str(sub.folder), "path": None if sub.path is None else str(sub.path),
-            "problem": sub.problem, "fingerprint": fingerprint}
+            "problem": sub.problem, "fault": sub.fault, "fingerprint": fingerprint}
 
 
 def _submission(item: dict) -> tuple[Submission, str]:
     path = item["path"]
-    return (Submission(item["student"], Path(item["folder"]), None if path is None else Path(path), item["problem"]),
-            item["fingerprint"])
+    return (Submission(item["student"], Path(item["folder"]), None if path is None else Path(path), item["problem"],
+                       item["fault"]), item["fingerprint"])
 
 
 def _env() -> dict:

@@ -22,18 +22,29 @@ class Submission:
     """the notebook or .py file to grade, or None when there is none to grade"""
     problem: str = ""
     """why there is nothing to grade (shown to the student), if so"""
+    fault: str = ""
+    """why the grader could not read the folder or the file, if so: the machine's doing, not the
+    student's, so a grader fault (no score; graded again by the next run)"""
 
     def fingerprint(self) -> str:
-        """A hash of the submission file and its artifacts, to notice a changed resubmission."""
+        """A hash of the submission file and its artifacts, to notice a changed resubmission (a
+        file that cannot be read counts by its name and error, so it changes once it can)."""
         h = hashlib.sha256()
-        for p in sorted(self.folder.rglob("*")) if self.folder.is_dir() else []:
-            if p.is_file() and not p.is_symlink():
-                h.update(str(p.relative_to(self.folder)).encode() + b"\0")
-                st = p.stat()
-                if st.st_size > 64 * 2**20:
-                    h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
-                else:
-                    h.update(p.read_bytes())
+        try:
+            found = sorted(self.folder.rglob("*")) if self.folder.is_dir() else []
+        except OSError as e:
+            found, _ = [], h.update(f"unreadable folder: {e.errno}".encode())
+        for p in found:
+            try:
+                if p.is_file() and not p.is_symlink():
+                    h.update(str(p.relative_to(self.folder)).encode() + b"\0")
+                    st = p.stat()
+                    if st.st_size > 64 * 2**20:
+                        h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
+                    else:
+                        h.update(p.read_bytes())
+            except OSError as e:
+                h.update(f"unreadable: {e.errno}".encode())
         return h.hexdigest()
 
 
@@ -45,6 +56,17 @@ def _student_folders(root: Path, exclude: tuple[Path, ...] = ()) -> list[Path]:
 
 
 def find_one(folder: Path, assignment_id: str) -> Submission:
+    """The student's submission in ``folder``; one that the grader cannot read (its permissions,
+    say) comes back with its ``fault``."""
+    try:
+        return _find_one(folder, assignment_id)
+    except OSError as e:  # named from the class folder: the student sees this, not the grading machine's paths
+        what = os.path.relpath(e.filename, folder.parent) if e.filename else folder.name
+        return Submission(folder.name, folder, None, fault=f"the grader could not read {what} ({e.strerror}): "
+                                                            "make it readable to the user running the grader")
+
+
+def _find_one(folder: Path, assignment_id: str) -> Submission:
     student = folder.name
     nested = folder / assignment_id
     for link in (folder, nested):  # a link could make one student's folder grade another's work
@@ -56,6 +78,7 @@ def find_one(folder: Path, assignment_id: str) -> Submission:
         if candidate.is_symlink():
             return Submission(student, where, None, f"{candidate.name} is a symbolic link; submit the file itself")
         if candidate.is_file():
+            _open_to_read(candidate)  # else a fault (``find_one``)
             return Submission(student, where, candidate)
         if candidate.exists():
             return Submission(student, where, None, f"{candidate.name} is not a regular file")
@@ -63,6 +86,11 @@ def find_one(folder: Path, assignment_id: str) -> Submission:
     seen = f" (found: {', '.join(present)})" if present else " (the folder is empty)"
     return Submission(student, where, None,
                       f"no {assignment_id}.ipynb or {assignment_id}.py in the submission{seen}")
+
+
+def _open_to_read(path: Path) -> None:
+    """Raises OSError (PermissionError, say) if this process cannot read the file at ``path``."""
+    os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))
 
 
 def discover(submissions_dir: str | os.PathLike, assignment_id: str, *,

@@ -100,5 +100,6 @@ def read_class(assignment_id: str, submissions_dir: str | os.PathLike, names: tu
         NotADirectoryError: ``submissions_dir`` is not a folder.
     """
     template = {_normal(c) for c in template_cells(assignment_id)}
-    return [read(sub.student, sub.path, template, set(names))
+    return [Source(sub.student, None, problem=sub.fault) if sub.fault
+            else read(sub.student, sub.path, template, set(names))
             for sub in discover(submissions_dir, assignment_id, exclude=exclude)]

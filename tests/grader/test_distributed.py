@@ -287,3 +287,24 @@ def test_a_task_takes_fewer_submissions_once_their_files_are_big():
         tasks.append([item["student"] for item in take(waiting, 4, packed)])
     assert MAX_TASK_BYTES == 64 * mib
     assert tasks == [["a", "b", "c"], ["d"], ["e", "f"]]  # over the budget: the task closes; one alone always goes
+
+
+def test_a_submission_the_grader_could_not_read_comes_back_from_a_dask_task_as_a_grader_fault(tmp_path, a1_plan):
+    """``Submission.fault`` travels in the task: the worker returns no score, only the reason."""
+    import json
+
+    from course import codec
+    from grader.grading import distributed
+    from grader.grading.submissions import Submission
+
+    (tmp_path / "s").mkdir()
+    fault = "the grader could not read s/a1_neuron.py (Permission denied): make it readable"
+    item = distributed.pack(Submission("s", tmp_path / "s", None, fault=fault), "f")
+    data = codec.encode(ready_plan(a1_plan).result().to_plain())
+    try:
+        [done] = distributed.grade_chunk(data, [item], {"pictures": False})["finished"]
+    finally:
+        distributed.close_all()
+    extra = json.loads(done["results_text"])["extra_data"]
+    assert (extra["grader_fault"], extra["fingerprint"]) == (fault, "")
+    assert done["row"]["score"] == ""

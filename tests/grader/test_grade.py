@@ -6,6 +6,7 @@ own function's points and shows its hint, broken submissions earn 0 with a reada
 """
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from course import exercises
 from grader.authoring import sample_models, samples
 
 from .conftest import grade_rows as rows
+from .conftest import scores as scores_of
 
 
 def grader(*args, cwd=None):
@@ -151,3 +153,57 @@ def test_an_output_folder_inside_the_class_folder_is_no_student(tmp_path, a1_pla
         assert run.returncode == 0, run.stderr
         assert set(rows(tmp_path / "class" / "graded")) == set(expected)
         assert not (tmp_path / "class" / "graded" / "results" / "graded.json").exists()
+
+
+def _refuse(student: str):
+    """``submissions._open_to_read`` refusing ``student``'s file, as the kernel does a file of mode 000
+    to a grader that is not root (root reads it anyway, so a test run as root could not see it)."""
+    from grader.grading import submissions
+
+    real = submissions._open_to_read
+
+    def refuse(path):
+        if path.parent.name == student:
+            raise PermissionError(13, "Permission denied", str(path))
+        real(path)
+
+    return refuse
+
+
+def test_a_submission_the_grader_cannot_read_is_a_grader_fault_not_a_zero(tmp_path, a1_plan, monkeypatch):
+    """The class folder's permissions are the machine's doing: no score, the reason, and the next
+    run grades it; the rest of the class is graded as usual."""
+    from grader.grading import grade, submissions
+
+    expected = samples.synthetic_class("a1_neuron", tmp_path / "class", 3)
+    monkeypatch.setattr(submissions, "_open_to_read", _refuse("student_00001"))
+    summary = grade.grade("a1_neuron", tmp_path / "class", tmp_path / "out", workers=1, plan=a1_plan,
+                          pictures=False, progress=False)
+    assert summary.grader_faults == ["student_00001"]
+    assert rows(tmp_path / "out")["student_00001"]["score"] == ""  # no score at all, not a zero
+    others = {s: e for s, e in expected.items() if s != "student_00001"}
+    assert scores_of(tmp_path / "out", others) == others
+    saved = json.loads((tmp_path / "out" / "results" / "student_00001.json").read_text())
+    assert saved["output"] == ("Not graded, through no fault of yours: the grader could not read "
+                               "student_00001/a1_neuron.py (Permission denied): make it readable to the user "
+                               "running the grader")
+    monkeypatch.undo()  # readable again: only that student is graded, and gets a score
+    again = grade.grade("a1_neuron", tmp_path / "class", tmp_path / "out", workers=1, plan=a1_plan,
+                        pictures=False, progress=False)
+    assert (again.graded, again.reused, again.grader_faults) == (1, 2, [])
+    assert scores_of(tmp_path / "out", expected) == expected
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a folder of mode 000 anyway")
+def test_a_folder_of_mode_000_is_a_grader_fault_and_the_run_says_so(tmp_path, a1_plan):
+    samples.synthetic_class("a1_neuron", tmp_path / "class", 3)
+    locked = tmp_path / "class" / "student_00002"
+    locked.chmod(0)
+    try:
+        run = grader("grade", "a1_neuron", str(tmp_path / "class"), "--out", str(tmp_path / "out"),
+                     "--plan", str(a1_plan), "--no-pictures")
+    finally:
+        locked.chmod(0o755)
+    assert run.returncode == 1 and "GRADER FAULT: 1 submission(s)" in run.stderr and "student_00002" in run.stderr
+    got = rows(tmp_path / "out")
+    assert got["student_00002"]["score"] == "" and got["student_00000"]["score"] != ""
