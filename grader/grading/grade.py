@@ -33,6 +33,7 @@ from grader.grading.results import (
     read_json,
     readable,
     write_csv,
+    writing_into,
 )
 from grader.grading.submissions import Submission, discover
 from grader.grading.worker import configure, kinds
@@ -112,76 +113,77 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
         seed = ready.plan.seed
     seed = 0 if seed is None else seed
     subs = discover(submissions_dir, assignment_id, exclude=(out,))
-    clean_partial_writes(out)
-    summary = Summary()
-    fingerprints = {s.student: s.fingerprint() for s in subs}
-    saved: dict[str, dict] = {}
-    todo: list[Submission] = []
-    for sub in subs:
-        old = read_json(out / "results" / f"{sub.student}.json")
-        if is_current(old, fingerprint=fingerprints[sub.student], seed=seed, hidden_feedback=hidden_feedback):
-            saved[sub.student] = old
-        else:
-            todo.append(sub)
-    summary.reused = len(saved)
-    drawn: dict[str, str | None] = {}
-    """the class report's histogram, if a grading worker drew it"""
-    if todo:
-        workers = max(1, workers or os.cpu_count() or 1)
-        show = sys.stderr.isatty() if progress is None else progress
-        bar = tqdm(total=len(todo), unit="sub", disable=not show, desc=assignment_id, smoothing=0.1)
-
-        def finish(done: Finished) -> None:
-            if not done.written:  # a Dask task's (a local worker writes its own: ``pool.grade_local``)
-                done.write(out)
-            saved[done.student] = done.results
-            bar.update(1)
-
-        clock = Clock(bar)
-        cpu_start, process_start = _cpu(), time.process_time()
-        planner = ready or PlanProcess(assignment_id, seed=seed, timeout=timeout)  # Keras, in its own process
-        usage: dict[str, float] = {}
-        options = {"pictures": pictures, "hidden_feedback": hidden_feedback}
-
-        def wrap_up(draw) -> None:
-            summary.grading_seconds = clock.seconds()  # grading is over: the histogram is the report's
-            # the workers are still up, their matplotlib warm: this process need not import it
-            drawn["histogram"] = draw(class_report.class_scores([saved[s.student] for s in subs]),
-                                      assignment.max_score)
-
-        try:
-            if scheduler:
-                from grader.grading import distributed
-
-                distributed.grade_all(scheduler, todo, planner, fingerprints, finish, clock.start, usage=usage, out=out,
-                                      feedback_options=options, wrap_up=wrap_up)
+    with writing_into(out):  # no other grader command writes into ``out`` meanwhile
+        clean_partial_writes(out)
+        summary = Summary()
+        fingerprints = {s.student: s.fingerprint() for s in subs}
+        saved: dict[str, dict] = {}
+        todo: list[Submission] = []
+        for sub in subs:
+            old = read_json(out / "results" / f"{sub.student}.json")
+            if is_current(old, fingerprint=fingerprints[sub.student], seed=seed, hidden_feedback=hidden_feedback):
+                saved[sub.student] = old
             else:
-                from grader.grading import pool
+                todo.append(sub)
+        summary.reused = len(saved)
+        drawn: dict[str, str | None] = {}
+        """the class report's histogram, if a grading worker drew it"""
+        if todo:
+            workers = max(1, workers or os.cpu_count() or 1)
+            show = sys.stderr.isatty() if progress is None else progress
+            bar = tqdm(total=len(todo), unit="sub", disable=not show, desc=assignment_id, smoothing=0.1)
 
-                pool.grade_local(todo, planner, kinds(assignment), workers=workers, fingerprints=fingerprints,
-                                 finish=finish, started=clock.start, usage=usage, feedback_options=options, out=out,
-                                 wrap_up=wrap_up)
-            summary.grading_seconds = summary.grading_seconds or clock.seconds()
-        finally:
-            planner.cancel()
-            bar.close()
-        summary.graded = len(todo)
-        clean_partial_writes(out)  # a worker that died while writing a file left its temporary copy
-        summary.keras_cpu_seconds = planner.cpu
-        summary.cpu_seconds = _cpu() - cpu_start - planner.cpu
-        summary.cpu_breakdown = {**usage, "grader grade (writing)": time.process_time() - process_start}
-        if scheduler:  # the cluster's CPU is not this machine's
-            summary.cpu_seconds = sum(summary.cpu_breakdown.values())
-    for sub in subs:
-        summary.rows.append(csv_row(saved[sub.student], assignment))
-        if grader_fault(saved[sub.student]):
-            summary.grader_faults.append(readable(sub.student))
-        summary.seconds_by_student[readable(sub.student)] = float(saved[sub.student].get("execution_time") or 0.0)
-    write_csv(out / "grades.csv", summary.rows, assignment)
-    class_report.write(out / "report.html", [saved[sub.student] for sub in subs], assignment,
-                       histogram_uri=drawn.get("histogram"))
-    summary.seconds = time.perf_counter() - start
-    return summary
+            def finish(done: Finished) -> None:
+                if not done.written:  # a Dask task's (a local worker writes its own: ``pool.grade_local``)
+                    done.write(out)
+                saved[done.student] = done.results
+                bar.update(1)
+
+            clock = Clock(bar)
+            cpu_start, process_start = _cpu(), time.process_time()
+            planner = ready or PlanProcess(assignment_id, seed=seed, timeout=timeout)  # Keras, in its own process
+            usage: dict[str, float] = {}
+            options = {"pictures": pictures, "hidden_feedback": hidden_feedback}
+
+            def wrap_up(draw) -> None:
+                summary.grading_seconds = clock.seconds()  # grading is over: the histogram is the report's
+                # the workers are still up, their matplotlib warm: this process need not import it
+                drawn["histogram"] = draw(class_report.class_scores([saved[s.student] for s in subs]),
+                                          assignment.max_score)
+
+            try:
+                if scheduler:
+                    from grader.grading import distributed
+
+                    distributed.grade_all(scheduler, todo, planner, fingerprints, finish, clock.start, usage=usage, out=out,
+                                          feedback_options=options, wrap_up=wrap_up)
+                else:
+                    from grader.grading import pool
+
+                    pool.grade_local(todo, planner, kinds(assignment), workers=workers, fingerprints=fingerprints,
+                                     finish=finish, started=clock.start, usage=usage, feedback_options=options, out=out,
+                                     wrap_up=wrap_up)
+                summary.grading_seconds = summary.grading_seconds or clock.seconds()
+            finally:
+                planner.cancel()
+                bar.close()
+            summary.graded = len(todo)
+            clean_partial_writes(out)  # a worker that died while writing a file left its temporary copy
+            summary.keras_cpu_seconds = planner.cpu
+            summary.cpu_seconds = _cpu() - cpu_start - planner.cpu
+            summary.cpu_breakdown = {**usage, "grader grade (writing)": time.process_time() - process_start}
+            if scheduler:  # the cluster's CPU is not this machine's
+                summary.cpu_seconds = sum(summary.cpu_breakdown.values())
+        for sub in subs:
+            summary.rows.append(csv_row(saved[sub.student], assignment))
+            if grader_fault(saved[sub.student]):
+                summary.grader_faults.append(readable(sub.student))
+            summary.seconds_by_student[readable(sub.student)] = float(saved[sub.student].get("execution_time") or 0.0)
+        write_csv(out / "grades.csv", summary.rows, assignment)
+        class_report.write(out / "report.html", [saved[sub.student] for sub in subs], assignment,
+                           histogram_uri=drawn.get("histogram"))
+        summary.seconds = time.perf_counter() - start
+        return summary
 
 
 def _cpu() -> float:

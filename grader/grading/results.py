@@ -14,12 +14,15 @@ them). ``"full"`` shows everything to the student at once.
 from __future__ import annotations
 
 import csv
+import fcntl
 import io
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from course.exercises.base import Assignment
 from course.judge import ExerciseResult
@@ -194,6 +197,56 @@ def atomic_write(path: Path, data: str | bytes, *, durable: bool = False) -> Non
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+LOCK = ".grader-lock"
+"""the file in an output folder that a grader command holds while it writes there (``writing_into``)"""
+
+
+class OutputBusy(OSError):
+    """Another grader command is writing into the same output folder."""
+
+
+@contextmanager
+def writing_into(out: Path) -> Iterator[None]:
+    """Hold the output folder ``out`` (made if need be) while a command writes into it.
+
+    A second ``grader grade`` (or ``similarity``) into the same folder would remove this one's
+    files half-written and grade every student again: it stops at once instead (``OutputBusy``,
+    naming this process). An ``flock``, so a run killed outright holds nothing; its file is
+    removed when the command ends. Where the file system has no locks (some NFS), not held.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / LOCK
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 20, 0).decode("ascii", "replace").strip()
+            os.close(fd)
+            raise OutputBusy(f"another grader command is writing into {out}" + (f" (process {holder})" if holder else "")
+                             + ": wait for it to end, or give another --out") from None
+        except OSError:
+            held = False  # no locks on this file system
+        else:
+            held = True
+            try:  # the file we locked may be one the last holder removed as it ended: then lock the new one
+                if os.stat(path).st_ino != os.fstat(fd).st_ino:
+                    os.close(fd)
+                    continue
+            except FileNotFoundError:
+                os.close(fd)
+                continue
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+        break
+    try:
+        yield
+    finally:
+        if held:
+            os.unlink(path)  # while still held: whoever opens it next finds it gone, and makes a new one
+        os.close(fd)
 
 
 def clean_partial_writes(out: Path) -> None:

@@ -54,15 +54,17 @@ def run(assignment_id: str, submissions_dir: str | os.PathLike, out: str | os.Pa
     template = fingerprints.Template.of(sources.template_cells(assignment_id))
     documents = [fingerprints.document(s, names, template) for s in read if not s.problem]
     scores = scoring.score(documents, len(names), common=common)
-    (out / "similarity").mkdir(parents=True, exist_ok=True)
-    pages = min(pages, len(scores.pairs))
-    report.write_csv(out / "similarity.csv", scores, documents, names, pages)
-    for rank, pair in enumerate(scores.pairs[:pages], start=1):
-        report.write_page(out / report.page_name(rank), rank, scores, pair, documents, names)
-    report.write_index(out / "similarity" / "index.html", assignment_id, scores, documents, names, pages,
-                       [(s.student, s.problem) for s in read if s.problem])
+    from grader.grading.results import writing_into
     from grader.reports import class_report
 
-    linked = class_report.refresh(out, exercises.assignment(assignment_id), [s.student for s in read])
+    with writing_into(out):  # nor a `grader grade` into the same folder, whose report this links
+        (out / "similarity").mkdir(parents=True, exist_ok=True)
+        pages = min(pages, len(scores.pairs))
+        report.write_csv(out / "similarity.csv", scores, documents, names, pages)
+        for rank, pair in enumerate(scores.pairs[:pages], start=1):
+            report.write_page(out / report.page_name(rank), rank, scores, pair, documents, names)
+        report.write_index(out / "similarity" / "index.html", assignment_id, scores, documents, names, pages,
+                           [(s.student, s.problem) for s in read if s.problem])
+        linked = class_report.refresh(out, exercises.assignment(assignment_id), [s.student for s in read])
     top = [(documents[p.a].source.student, documents[p.b].source.student, p.score) for p in scores.pairs[:pages]]
     return Summary(len(read), len(documents), top, time.perf_counter() - start, linked)
