@@ -267,12 +267,10 @@ def test_a_server_that_stops_at_start_says_why(tmp_path, plan):
         box.close()
 
 
-@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
-def test_a_child_does_not_outlive_its_stopped_server(tmp_path, plan, how):
+def hanging_child(box: Sandbox, tmp_path, plan) -> int:
+    """The pid of ``box``'s child grading a ``relu`` that sleeps for a minute."""
     hang = "def relu(z):\n    import time\n    time.sleep(60)\n"
     path = samples.write_py(tmp_path / "student", "a1_neuron", {"relu": hang})
-    scratch = Scratch()  # for the folder a server killed outright leaves
-    box = Sandbox(scratch=scratch.path)
     box.configure([{**plan.requests["relu"], "timeout": 60.0}])
     box.submit(str(path))
     deadline = time.monotonic() + 20
@@ -280,7 +278,14 @@ def test_a_child_does_not_outlive_its_stopped_server(tmp_path, plan, how):
         assert time.monotonic() < deadline, "the child never started"
         time.sleep(0.05)
     [pid] = server_descendants(box.process.pid)
-    child = Path(f"/proc/{pid}")
+    return pid
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_a_child_does_not_outlive_its_stopped_server(tmp_path, plan, how):
+    scratch = Scratch()  # for the folder a server killed outright leaves
+    box = Sandbox(scratch=scratch.path)
+    child = Path(f"/proc/{hanging_child(box, tmp_path, plan)}")
     os.kill(box.process.pid, how)
     box.process.wait(timeout=10)
     deadline = time.monotonic() + 5
@@ -293,17 +298,9 @@ def test_a_child_does_not_outlive_its_stopped_server(tmp_path, plan, how):
 
 def test_a_server_and_its_child_are_named_in_top(tmp_path, plan):
     """An instructor watching ``top`` during a run sees what each process is, not a dozen ``python``."""
-    hang = "def relu(z):\n    import time\n    time.sleep(60)\n"
-    path = samples.write_py(tmp_path / "student", "a1_neuron", {"relu": hang})
     box = Sandbox()
     try:
-        box.configure([{**plan.requests["relu"], "timeout": 60.0}])
-        box.submit(str(path))
-        deadline = time.monotonic() + 20
-        while not server_descendants(box.process.pid):
-            assert time.monotonic() < deadline, "the child never started"
-            time.sleep(0.05)
-        [pid] = server_descendants(box.process.pid)
+        pid = hanging_child(box, tmp_path, plan)
         assert Path(f"/proc/{box.process.pid}/comm").read_text() == "grader-sandbox\n"
         assert Path(f"/proc/{pid}/comm").read_text() == "grader-student\n"
     finally:
