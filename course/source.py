@@ -18,6 +18,9 @@ from pathlib import Path
 from course.calls import safe_str
 
 MAX_SOURCE_BYTES = 8 * 2**20
+"""the most code a submission may hold: a ``.py`` file, or a notebook's code cells together"""
+MAX_NOTEBOOK_BYTES = 64 * 2**20
+"""the most a notebook file may take: its outputs (plots, printed arrays) are read, then dropped"""
 _MAGIC = re.compile(r"^\s*(%|!)")
 _DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
@@ -40,7 +43,9 @@ def read_text(path: Path, *, max_bytes: int = MAX_SOURCE_BYTES) -> str:
     """Read a submission file as UTF-8 text, refusing huge or binary files with a clear reason."""
     size = path.stat().st_size
     if size > max_bytes:
-        raise SubmissionError(f"{path.name} is {size:,} bytes; submissions are limited to {max_bytes:,}")
+        advice = ": clear its outputs (Kernel > Restart & Clear Output) and save it again" \
+            if path.suffix == ".ipynb" else ""
+        raise SubmissionError(f"{path.name} is {size:,} bytes; submissions are limited to {max_bytes:,}{advice}")
     with open(path, "rb") as f:
         raw = f.read(max_bytes + 1)
     if b"\x00" in raw:
@@ -108,22 +113,41 @@ def definitions(source: str, *, where: str = "line") -> Definitions:
     return out
 
 
-def load_definitions(path: str | Path) -> Definitions:
-    """Read a ``.py`` or ``.ipynb`` submission and keep its definitions.
+def code_cells(path: str | Path) -> list[str]:
+    """A submission's code, IPython magics blanked out: a notebook's code cells, or a ``.py``
+    file's text as one piece. A notebook may take ``MAX_NOTEBOOK_BYTES`` with its outputs (a
+    student who kept many plots is not refused), its code ``MAX_SOURCE_BYTES``.
 
     Raises:
         SubmissionError: unreadable, binary, not UTF-8, too large, or not a notebook.
     """
     path = Path(path)
-    text = read_text(path)
-    if path.suffix == ".ipynb":
-        result = Definitions()
-        for i, cell in enumerate(notebook_cells(text, path.name), start=1):
-            part = definitions(strip_magics(cell), where=f"code cell {i}")
-            result.statements += part.statements
-            result.notes += part.notes
-        return result
-    return definitions(strip_magics(text))
+    if path.suffix != ".ipynb":
+        return [strip_magics(read_text(path))]
+    cells = notebook_cells(read_text(path, max_bytes=MAX_NOTEBOOK_BYTES), path.name)
+    size = sum(len(cell) for cell in cells)
+    if size > MAX_SOURCE_BYTES:
+        raise SubmissionError(f"{path.name}'s code cells hold {size:,} characters; at most {MAX_SOURCE_BYTES:,} "
+                              "are accepted")
+    return [strip_magics(cell) for cell in cells]
+
+
+def load_definitions(path: str | Path) -> Definitions:
+    """Read a ``.py`` or ``.ipynb`` submission (``code_cells``) and keep its definitions.
+
+    Raises:
+        SubmissionError: unreadable, binary, not UTF-8, too large, or not a notebook.
+    """
+    path = Path(path)
+    cells = code_cells(path)
+    if path.suffix != ".ipynb":
+        return definitions(cells[0])
+    result = Definitions()
+    for i, cell in enumerate(cells, start=1):
+        part = definitions(cell, where=f"code cell {i}")
+        result.statements += part.statements
+        result.notes += part.notes
+    return result
 
 
 def execute(defs: Definitions) -> tuple[dict, list[str]]:

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from course.source import SubmissionError, notebook_cells, read_text, strip_magics
+from course.source import SubmissionError, code_cells, notebook_cells, read_text, strip_magics
 from grader.authoring.solutions import ROOT
 from grader.grading.submissions import discover
 
@@ -46,13 +46,6 @@ def template_cells(assignment_id: str) -> list[str]:
     return [strip_magics(c) for c in notebook_cells(read_text(path), path.name)]
 
 
-def _cells(path: Path) -> list[str]:
-    text = read_text(path)
-    if path.suffix == ".ipynb":
-        return [strip_magics(c) for c in notebook_cells(text, path.name)]
-    return [strip_magics(text)]
-
-
 def _functions(cell: str, base: int, names: set[str]) -> dict[str, tuple[int, int]]:
     """Character ranges of the graded functions defined at the top level of one cell."""
     try:
@@ -75,7 +68,7 @@ def read(student: str, path: Path | None, template: set[str], names: set[str]) -
     if path is None:
         return Source(student, None, problem="no submission")
     try:
-        cells = _cells(path)
+        cells = code_cells(path)
     except (SubmissionError, OSError) as e:
         return Source(student, path, problem=str(e))
     source = Source(student, path)

@@ -55,3 +55,33 @@ def test_huge_file_is_refused_before_reading(tmp_path):
         f.truncate(source.MAX_SOURCE_BYTES + 1)
     with pytest.raises(source.SubmissionError, match="limited to"):
         source.load_definitions(path)
+
+
+def _notebook(path, code: str, outputs_bytes: int) -> None:
+    """A notebook of one code cell whose saved output (a picture) takes about ``outputs_bytes``."""
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell(code)
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"image/png": "iVBOR" + "A" * outputs_bytes})]
+    nb.cells = [cell]
+    nbformat.write(nb, str(path))
+
+
+def test_a_notebook_heavy_with_outputs_is_read_and_its_code_kept(tmp_path):
+    """Plots kept in the notebook are no reason to refuse it: only its code counts against the
+    code limit, and the file may take up to ``MAX_NOTEBOOK_BYTES``."""
+    path = tmp_path / "a.ipynb"
+    _notebook(path, "def relu(z):\n    return z * (z > 0)\n", source.MAX_SOURCE_BYTES + 2**20)
+    assert path.stat().st_size > source.MAX_SOURCE_BYTES
+    defs = source.load_definitions(path)
+    assert [stmt.name for _, stmt in defs.statements] == ["relu"] and not defs.notes
+
+
+def test_a_notebook_past_its_limits_says_what_to_do(tmp_path):
+    path = tmp_path / "a.ipynb"
+    with open(path, "wb") as f:
+        f.truncate(source.MAX_NOTEBOOK_BYTES + 1)
+    with pytest.raises(source.SubmissionError, match="clear its outputs"):
+        source.load_definitions(path)
+    _notebook(path, "x = 1\n" * (source.MAX_SOURCE_BYTES // 6 + 1), 0)  # more code than any exercise
+    with pytest.raises(source.SubmissionError, match="code cells hold"):
+        source.load_definitions(path)
