@@ -27,7 +27,8 @@ def _grade(args) -> int:
     print(report.summary_table(summary, args.assignment))
     print()
     print(report.class_summary(summary, args.assignment))
-    rate = (f" ({summary.rate:.0f} submissions/s once the Keras references were ready)"
+    by = f", {summary.workers} worker{'s' * (summary.workers != 1)}" if summary.workers else ""
+    rate = (f" ({summary.rate:.0f} submissions/s once the Keras references were ready{by})"
             if summary.graded and summary.grading_seconds else "")
     print(f"graded {summary.graded}, reused {summary.reused} earlier results, in {summary.seconds:.1f} s{rate}; "
           f"wrote {args.out}/grades.csv, report.html, results/, feedback/"
@@ -137,7 +138,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("assignment", help="assignment id, e.g. a1_neuron")
     g.add_argument("submissions", help="folder with one sub-folder per student (or nbgrader's submitted/)")
     g.add_argument("--out", required=True, help="output folder (re-running with the same folder resumes)")
-    g.add_argument("--workers", type=_count, default=None, help="parallel sandboxes (default: CPU cores)")
+    g.add_argument("--workers", type=_count, default=None,
+                   help="parallel sandboxes (default: the cores this process may use)")
     g.add_argument("--timeout", type=_seconds, default=None, help="seconds per graded function (default: per exercise)")
     g.add_argument("--seed", type=_seed, default=None, help="seed for the hidden cases (default: --plan's, else 0)")
     g.add_argument("--scheduler", default=None, help="Dask scheduler address, to grade on a cluster")

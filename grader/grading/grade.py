@@ -69,6 +69,8 @@ class Summary:
     graded: int = 0
     reused: int = 0
     seconds: float = 0.0
+    workers: int = 0
+    """the grading worker processes of a local run (0 on a Dask cluster, or with nothing to grade)"""
     grader_faults: list[str] = field(default_factory=list)
     """students the grader itself failed (``StudentResult.grader_fault``): no grade, regraded next run"""
     grading_seconds: float = 0.0
@@ -129,7 +131,8 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
         drawn: dict[str, str | None] = {}
         """the class report's histogram, if a grading worker drew it"""
         if todo:
-            workers = max(1, workers or os.cpu_count() or 1)
+            workers = max(1, workers or cores())
+            summary.workers = 0 if scheduler else min(workers, len(todo))  # as grade_local starts them
             show = sys.stderr.isatty() if progress is None else progress
             bar = tqdm(total=len(todo), unit="sub", disable=not show, desc=assignment_id, smoothing=0.1)
 
@@ -184,6 +187,16 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
                            histogram_uri=drawn.get("histogram"))
         summary.seconds = time.perf_counter() - start
         return summary
+
+
+def cores() -> int:
+    """The cores this process may use: its CPU affinity (``taskset``, a cpuset) and its cgroup's
+    CPU quota (a container's ``--cpus``, a Kubernetes limit) count, not the machine's. Inside a
+    2-CPU container on a 64-core host, ``os.cpu_count()`` would start 64 workers, each with its
+    fork servers and their memory. Dask's own count, which reads both (cgroup v1 and v2)."""
+    from dask.system import cpu_count
+
+    return cpu_count()
 
 
 def _cpu() -> float:

@@ -207,3 +207,14 @@ def test_a_folder_of_mode_000_is_a_grader_fault_and_the_run_says_so(tmp_path, a1
     assert run.returncode == 1 and "GRADER FAULT: 1 submission(s)" in run.stderr and "student_00002" in run.stderr
     got = rows(tmp_path / "out")
     assert got["student_00002"]["score"] == "" and got["student_00000"]["score"] != ""
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores to hold one back")
+def test_by_default_a_run_has_a_worker_per_core_it_may_use_not_per_core_of_the_machine(tmp_path, a1_plan):
+    """Held to one core (``taskset``, a container's cpuset or ``--cpus``), a run starts one worker."""
+    samples.synthetic_class("a1_neuron", tmp_path / "class", 4)
+    run = subprocess.run([sys.executable, "-m", "grader.cli", "grade", "a1_neuron", str(tmp_path / "class"), "--out",
+                          str(tmp_path / "out"), "--plan", str(a1_plan), "--no-pictures"], capture_output=True,
+                         text=True, preexec_fn=lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}))
+    assert run.returncode == 0, run.stderr
+    assert "ready, 1 worker)" in run.stdout
