@@ -116,3 +116,29 @@ def test_course_check_a4_says_it_starts_tensorflow_and_prints_only_results(tmp_p
     lines = proc.stdout.splitlines()
     assert lines[0] == "a4_digits's check starts TensorFlow first (a few seconds)…"
     assert all(line[:1] in "✔–" for line in lines[1:-1]) and lines[-1] == "3/3 exercises pass", proc.stdout
+
+
+def test_a_function_that_never_returns_is_stopped_and_said_so():
+    """An endless loop (even one that catches ``Exception``) does not hang the notebook: the
+    self-check stops it after ``PATIENCE`` times the grader's limit, and says the grader gives it 0."""
+    import signal
+    import time
+
+    from course.selfcheck import PATIENCE, run_check
+
+    def sigmoid(z):
+        while True:
+            try:
+                time.sleep(0.01)
+            except Exception:
+                pass
+
+    start = time.monotonic()
+    result = run_check("sigmoid", sigmoid, timeout=0.2)
+    assert time.monotonic() - start < PATIENCE * 0.2 + 2
+    assert not result.passed and result.summary() == (
+        f"sigmoid was still running after {PATIENCE * 0.2:g} s, and the grader stops it after 0.2 s (no points): "
+        "an endless loop, or a Python loop where NumPy would do?")
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)  # nothing left armed
+    assert signal.getsignal(signal.SIGALRM) == signal.SIG_DFL
+    assert run_check("relu", lambda z: np.maximum(0, z), timeout=0.2).passed  # and the next check is as usual
