@@ -19,8 +19,18 @@ def add_parser(sub) -> None:
                        help="your network, saved by course.explore.save_weights(path, weights, biases)")
     which.add_argument("--model", metavar="FILE.keras",
                        help="a saved Keras model of Dense layers (read without TensorFlow, no code run)")
-    e.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free one)")
+    e.add_argument("--port", type=_port, default=0, help="port on 127.0.0.1 (default: any free one)")
     e.add_argument("--no-browser", action="store_true", help="only print the address; don't open a browser")
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535 (0: any free one); received {value!r}")
+    return port
 
 
 def main(args: argparse.Namespace) -> int:

@@ -200,3 +200,11 @@ def test_the_command_says_when_its_port_is_taken():
         proc = subprocess.run([sys.executable, "-m", "course.cli", "explore", "--no-browser", "--port", str(port)],
                               capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and f"can't listen on 127.0.0.1:{port}" in proc.stderr
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "http"])
+def test_the_command_refuses_a_port_that_is_no_port_in_one_line(port):
+    proc = subprocess.run([sys.executable, "-m", "course.cli", "explore", "--no-browser", "--port", port],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"--port: expected a port from 0 to 65535 (0: any free one); received '{port}'" in proc.stderr
