@@ -287,6 +287,8 @@ def grade_all(address: str, todo: list[Submission], planner, fingerprints: dict[
         client = Client(address)
     except (OSError, TimeoutError) as e:
         raise ConnectionError(f"could not reach the Dask scheduler at {address}: {e}") from None
+    except ValueError as e:  # not an address at all (Dask's own words say what is missing)
+        raise ConnectionError(f"{address!r} is not a Dask scheduler address, such as tcp://HOST:8786: {e}") from None
     folder = share_folder(out) if out is not None else None
     try:
         with client:

@@ -110,6 +110,9 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
     quick = {**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"}  # Dask's own setting
     proc = grade(tmp_path / "class", "--out", tmp_path / "out", "--scheduler", "tcp://127.0.0.1:9", env=quick)
     assert proc.returncode == 2 and "could not reach the Dask scheduler" in proc.stderr
+    proc = grade(tmp_path / "class", "--out", tmp_path / "out", "--scheduler", "scheduler-host", env=quick)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "'scheduler-host' is not a Dask scheduler address, such as tcp://HOST:8786" in proc.stderr
 
 
 def test_a4_on_dask_equals_grading_here(cluster, graded_class, tmp_path, results):
