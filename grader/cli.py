@@ -141,7 +141,7 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--workers", type=_count, default=None,
                    help="parallel sandboxes (default: the cores this process may use)")
     g.add_argument("--timeout", type=_seconds, default=None, help="seconds per graded function (default: per exercise)")
-    g.add_argument("--seed", type=_seed, default=None, help="seed for the hidden cases (default: --plan's, else 0)")
+    g.add_argument("--seed", type=_whole, default=None, help="seed for the hidden cases (default: --plan's, else 0)")
     g.add_argument("--scheduler", default=None, help="Dask scheduler address, to grade on a cluster")
     g.add_argument("--no-pictures", action="store_true", help="leave the pictures out of the feedback (faster)")
     _hidden_feedback_option(g)
@@ -149,7 +149,7 @@ def parser() -> argparse.ArgumentParser:
     g.set_defaults(run=_grade)
     pl = sub.add_parser("plan", help="compute the Keras answers once, for `grader grade --plan`")
     pl.add_argument("assignment", help="assignment id, e.g. a1_neuron")
-    pl.add_argument("--seed", type=_seed, default=0, help="seed for the hidden cases")
+    pl.add_argument("--seed", type=_whole, default=0, help="seed for the hidden cases")
     pl.add_argument("--out", required=True, help="the plan file to write")
     pl.set_defaults(run=_plan)
     s = sub.add_parser("solutions", help="run every reference solution and prove it earns full marks")
@@ -171,14 +171,14 @@ def parser() -> argparse.ArgumentParser:
     z = sub.add_parser("gradescope", help="build the Gradescope autograder zip for an assignment")
     z.add_argument("assignment", help="assignment id, e.g. a1_neuron")
     z.add_argument("--out", default=".", help="folder for <assignment>-gradescope.zip (default: here)")
-    z.add_argument("--seed", type=_seed, default=0, help="seed for the hidden cases on Gradescope")
+    z.add_argument("--seed", type=_whole, default=0, help="seed for the hidden cases on Gradescope")
     _hidden_feedback_option(z, after="; the details are shown after the due date")
     z.set_defaults(run=_gradescope)
     m = sub.add_parser("similarity", help="rank pairs of submissions by the rare code they share")
     m.add_argument("assignment", help="assignment id, e.g. a1_neuron")
     m.add_argument("submissions", help="folder with one sub-folder per student (or nbgrader's submitted/)")
     m.add_argument("--out", required=True, help="output folder (the `grader grade` one links the results)")
-    m.add_argument("--pages", type=_count, default=50, help="pages for the most similar pairs (default 50)")
+    m.add_argument("--pages", type=_whole, default=50, help="pages for the most similar pairs (default 50)")
     m.add_argument("--common", type=_share, default=0.05,
                    help="share of the class above which shared code counts for nothing (default 0.05)")
     m.set_defaults(run=_similarity)
@@ -215,7 +215,7 @@ def _count(value: str) -> int:
     return _number(int, value, lambda n: n >= 1, "a whole number, 1 or more")
 
 
-def _seed(value: str) -> int:
+def _whole(value: str) -> int:
     return _number(int, value, lambda n: n >= 0, "a whole number, 0 or more")
 
 
