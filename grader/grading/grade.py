@@ -24,7 +24,9 @@ from course import exercises
 from grader.grading.judging import Finished, judge_reply, merge_replies, without_file  # noqa: F401  (re-exported)
 from grader.grading.plan import Group, Plan, PlanProcess, grading_order, make_plan  # noqa: F401  (re-exported)
 from grader.grading.results import (
+    OtherAssignment,
     StudentResult,
+    assignment_of,
     check_hidden_feedback,
     clean_partial_writes,
     csv_row,
@@ -123,7 +125,12 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
         todo: list[Submission] = []
         for sub in subs:
             old = read_json(out / "results" / f"{sub.student}.json")
-            if is_current(old, fingerprint=fingerprints[sub.student], seed=seed, hidden_feedback=hidden_feedback):
+            other = assignment_of(old)
+            if other not in (None, assignment.id):  # a student's folder may hold every assignment's file
+                raise OtherAssignment(f"{out} holds {other}'s results (results/{readable(sub.student)}.json), which "
+                                      f"grading {assignment.id} there would replace: give it an --out of its own")
+            if is_current(old, assignment_id=assignment.id, fingerprint=fingerprints[sub.student], seed=seed,
+                          hidden_feedback=hidden_feedback):
                 saved[sub.student] = old
             else:
                 todo.append(sub)
@@ -158,8 +165,8 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
                 if scheduler:
                     from grader.grading import distributed
 
-                    distributed.grade_all(scheduler, todo, planner, fingerprints, finish, clock.start, usage=usage, out=out,
-                                          feedback_options=options, wrap_up=wrap_up)
+                    distributed.grade_all(scheduler, todo, planner, fingerprints, finish, clock.start, usage=usage,
+                                          out=out, feedback_options=options, wrap_up=wrap_up)
                 else:
                     from grader.grading import pool
 

@@ -225,8 +225,9 @@ def writing_into(out: Path) -> Iterator[None]:
         except BlockingIOError:
             holder = os.pread(fd, 20, 0).decode("ascii", "replace").strip()
             os.close(fd)
-            raise OutputBusy(f"another grader command is writing into {out}" + (f" (process {holder})" if holder else "")
-                             + ": wait for it to end, or give another --out") from None
+            named = f" (process {holder})" if holder else ""
+            raise OutputBusy(f"another grader command is writing into {out}{named}: wait for it to end, "
+                             "or give another --out") from None
         except OSError:
             held = False  # no locks on this file system
         else:
@@ -267,11 +268,23 @@ def read_json(path: Path) -> dict | None:
         return None
 
 
-def is_current(saved: dict | None, *, fingerprint: str, seed: int, hidden_feedback: str | None = None) -> bool:
-    """Whether a saved results.json still holds for this submission and seed (and, when given,
-    was written showing the hidden cases this way)."""
+def assignment_of(saved: dict | None) -> str | None:
+    """The assignment a saved results.json grades, if it says."""
+    assignment = ((saved or {}).get("extra_data") or {}).get("assignment")
+    return assignment if isinstance(assignment, str) else None
+
+
+class OtherAssignment(OSError):
+    """An output folder holds another assignment's results."""
+
+
+def is_current(saved: dict | None, *, assignment_id: str, fingerprint: str, seed: int,
+               hidden_feedback: str | None = None) -> bool:
+    """Whether a saved results.json still holds for this assignment, submission and seed (and,
+    when given, was written showing the hidden cases this way)."""
     extra = (saved or {}).get("extra_data") or {}
-    return (extra.get("fingerprint") == fingerprint and extra.get("seed") == seed
+    return (assignment_of(saved) == assignment_id and extra.get("fingerprint") == fingerprint
+            and extra.get("seed") == seed
             and extra.get("grader_version") == GRADER_VERSION and not extra.get("grader_fault")
             and (hidden_feedback is None or extra.get("hidden_feedback", "full") == hidden_feedback))
 

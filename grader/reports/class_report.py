@@ -15,7 +15,7 @@ from urllib.parse import quote
 import numpy as np
 
 from course.exercises.base import Assignment
-from grader.grading.results import atomic_write, grader_fault, read_json
+from grader.grading.results import assignment_of, atomic_write, grader_fault, read_json
 from grader.pictures import data_uri, png
 from grader.pictures.generic import new_figure
 from grader.reports.feedback import text
@@ -182,6 +182,8 @@ def refresh(out: Path, assignment: Assignment, students: list[str]) -> bool:
     out = Path(out)
     if not (out / "report.html").is_file():
         return False
-    saved = [read_json(out / "results" / f"{s}.json") for s in students]
-    write(out / "report.html", [r for r in saved if r is not None], assignment)
+    saved = [r for r in (read_json(out / "results" / f"{s}.json") for s in students) if r is not None]
+    if any(assignment_of(r) != assignment.id for r in saved):  # another assignment's report: not ours to rewrite
+        return False
+    write(out / "report.html", saved, assignment)
     return True

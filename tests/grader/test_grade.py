@@ -218,3 +218,22 @@ def test_by_default_a_run_has_a_worker_per_core_it_may_use_not_per_core_of_the_m
                          text=True, preexec_fn=lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}))
     assert run.returncode == 0, run.stderr
     assert "ready, 1 worker)" in run.stdout
+
+
+def test_another_assignment_into_the_same_output_folder_is_refused_not_mixed(tmp_path, a1_plan):
+    """Each student folder holds every assignment's file, so their fingerprints match: a2_layer
+    graded into a1_neuron's folder reused a1's results (grades.csv: 11 points of 5, each function 0)."""
+    samples.synthetic_class("a1_neuron", tmp_path / "class", 2)
+    samples.synthetic_class("a2_layer", tmp_path / "class", 2)
+    out = tmp_path / "out"
+    assert grader("grade", "a1_neuron", str(tmp_path / "class"), "--out", str(out), "--plan", str(a1_plan),
+                  "--no-pictures").returncode == 0
+    before = (out / "grades.csv").read_bytes()
+    run = grader("grade", "a2_layer", str(tmp_path / "class"), "--out", str(out), "--no-pictures")
+    assert run.returncode == 2
+    assert run.stderr.strip() == (f"grader: {out} holds a1_neuron's results (results/student_00000.json), which "
+                                  "grading a2_layer there would replace: give it an --out of its own")
+    assert (out / "grades.csv").read_bytes() == before  # a1's results as they were
+    # grader similarity into it leaves a1's report alone
+    assert "the class report links them" not in grader("similarity", "a2_layer", str(tmp_path / "class"),
+                                                      "--out", str(out)).stdout
