@@ -44,7 +44,7 @@ def read_text(path: Path, *, max_bytes: int = MAX_SOURCE_BYTES) -> str:
     size = path.stat().st_size
     if size > max_bytes:
         advice = ": clear its outputs (Kernel > Restart & Clear Output) and save it again" \
-            if path.suffix == ".ipynb" else ""
+            if path.suffix.lower() == ".ipynb" else ""
         raise SubmissionError(f"{path.name} is {size:,} bytes; submissions are limited to {max_bytes:,}{advice}")
     with open(path, "rb") as f:
         raw = f.read(max_bytes + 1)
@@ -122,7 +122,7 @@ def code_cells(path: str | Path) -> list[str]:
         SubmissionError: unreadable, binary, not UTF-8, too large, or not a notebook.
     """
     path = Path(path)
-    if path.suffix != ".ipynb":
+    if path.suffix.lower() != ".ipynb":
         return [strip_magics(read_text(path))]
     cells = notebook_cells(read_text(path, max_bytes=MAX_NOTEBOOK_BYTES), path.name)
     size = sum(len(cell) for cell in cells)
@@ -140,7 +140,7 @@ def load_definitions(path: str | Path) -> Definitions:
     """
     path = Path(path)
     cells = code_cells(path)
-    if path.suffix != ".ipynb":
+    if path.suffix.lower() != ".ipynb":
         return definitions(cells[0])
     result = Definitions()
     for i, cell in enumerate(cells, start=1):

@@ -137,6 +137,9 @@ def judge_reply(sub: Submission, plan: Plan, reply: dict, *, fingerprint: str,
     """
     result = StudentResult(sub.student, plan.assignment, seed=plan.seed, fingerprint=fingerprint,
                            seconds=float(reply.get("seconds") or 0.0))
+    if sub.path is not None and sub.path.stem != plan.assignment.id:  # found by ``submissions.named_like``
+        result.notes.append(f"graded {sub.path.name}, the one file named like {plan.assignment.id}: name it "
+                            f"{plan.assignment.id}{sub.path.suffix.lower()} next time")
     if checker is not None and reply.get("status") == "ok":
         needs_of = {f["name"]: tuple(f.get("needs") or ()) for f in plan.functions}
         # the loads' notes are merged: an import that fails while loading may be any server's
@@ -156,7 +159,7 @@ def judge_reply(sub: Submission, plan: Plan, reply: dict, *, fingerprint: str,
             result.problem = data["fatal"]
             return result
         notes = data.get("notes")
-        result.notes = list(dict.fromkeys(n for n in notes if isinstance(n, str))) if isinstance(notes, list) else []
+        result.notes += list(dict.fromkeys(n for n in notes if isinstance(n, str))) if isinstance(notes, list) else []
     stages = {f["name"]: f for f in reply["functions"]}
     result.function_seconds = {name: float(f.get("seconds") or 0.0) for name, f in stages.items()}
     for ex in plan.assignment.exercises:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,10 +83,36 @@ def _find_one(folder: Path, assignment_id: str) -> Submission:
             return Submission(student, where, candidate)
         if candidate.exists():
             return Submission(student, where, None, f"{candidate.name} is not a regular file")
+    like = named_like(where, assignment_id) if where.is_dir() else []
+    if len(like) == 1:  # "a1_neuron (1).ipynb", "A1_Neuron.ipynb": graded, and the note says so (``judging``)
+        _open_to_read(like[0])
+        return Submission(student, where, like[0])
+    if like:
+        names = ", ".join(p.name for p in like)
+        return Submission(student, where, None, f"no {assignment_id}.ipynb or {assignment_id}.py in the submission, "
+                                                f"and several files that could be it ({names}): name the one to "
+                                                f"grade {assignment_id}{like[0].suffix.lower()}")
     present = sorted(p.name for p in where.iterdir())[:8] if where.is_dir() else []
     seen = f" (found: {', '.join(present)})" if present else " (the folder is empty)"
     return Submission(student, where, None,
                       f"no {assignment_id}.ipynb or {assignment_id}.py in the submission{seen}")
+
+
+def named_like(folder: Path, assignment_id: str) -> list[Path]:
+    """The notebooks in ``folder`` named like the assignment, as a download or a slip renames it
+    (``a1_neuron (1).ipynb``, ``A1-Neuron.ipynb``, ``a1_neuron_final.ipynb``), or else such
+    ``.py`` files: regular files whose name, lower-cased with every run of other characters
+    made one ``_``, is the assignment's or goes on after it with ``_``."""
+    def like(path: Path) -> bool:
+        stem = re.sub(r"[^a-z0-9]+", "_", path.stem.lower())
+        return stem == assignment_id or stem.startswith(assignment_id + "_")
+
+    files = [p for p in sorted(folder.iterdir()) if p.is_file() and not p.is_symlink()]
+    for suffix in (".ipynb", ".py"):
+        found = [p for p in files if p.suffix.lower() == suffix and like(p)]
+        if found:
+            return found
+    return []
 
 
 def _open_to_read(path: Path) -> None:

@@ -237,3 +237,35 @@ def test_another_assignment_into_the_same_output_folder_is_refused_not_mixed(tmp
     # grader similarity into it leaves a1's report alone
     assert "the class report links them" not in grader("similarity", "a2_layer", str(tmp_path / "class"),
                                                       "--out", str(out)).stdout
+
+
+def test_a_submission_named_like_the_assignment_is_graded_and_the_student_told(tmp_path, a1_plan):
+    """A download's ``a1_neuron (1).ipynb`` or a slip's ``A1-Neuron.IPYNB`` is the student's work: it is
+    graded, and a note says what to name it. Two such files are no guess: the reason names them."""
+    def named(student: str, *names: str, notebook: bool = False) -> None:
+        folder = tmp_path / "class" / student
+        for name in names:
+            write = samples.write_notebook if notebook else samples.write_py
+            write(folder, "a1_neuron").rename(folder / name)
+
+    named("download", "a1_neuron (1).ipynb", notebook=True)
+    named("capitals", "A1-Neuron.IPYNB", notebook=True)
+    named("script", "a1_neuron_final.py")
+    named("two", "a1_neuron_final.py", "a1_neuron_v2.py")
+    named("other", "a1_neuronal_notes.py")
+    run = grader("grade", "a1_neuron", str(tmp_path / "class"), "--out", str(tmp_path / "out"), "--plan", str(a1_plan),
+                 "--no-pictures")
+    assert run.returncode == 0, run.stderr
+    got = rows(tmp_path / "out")
+    full = str(exercises.assignment("a1_neuron").max_score)
+    assert {s: got[s]["score"] for s in got} == {"download": full, "capitals": full, "script": full, "two": "0",
+                                                 "other": "0"}
+
+    def output(student: str) -> str:
+        return json.loads((tmp_path / "out" / "results" / f"{student}.json").read_text())["output"]
+
+    assert "- graded a1_neuron (1).ipynb, the one file named like a1_neuron: name it a1_neuron.ipynb next time" \
+        in output("download")
+    assert "name it a1_neuron.ipynb next time" in output("capitals")
+    assert "several files that could be it (a1_neuron_final.py, a1_neuron_v2.py)" in output("two")
+    assert "(found: a1_neuronal_notes.py)" in output("other")

@@ -862,8 +862,9 @@ CASES: list[Hostile] = [
             reason="no list of cells"),
     Hostile("deeply_nested_notebook", "input", ALL, build=_file("a1_neuron.ipynb", b"[" * 200_000),
             reason="not a valid notebook"),
+    # (a name like the assignment's, "A1_Neuron (1).ipynb", is graded with a note: test_grade.py)
     Hostile("wrong_file_name", "input", ALL, build=lambda f, c: samples.write_notebook(f, ASSIGNMENT).rename(
-        f / "A1_Neuron (1).ipynb"), reason="no a1_neuron.ipynb or a1_neuron.py"),
+        f / "homework (1).ipynb"), reason="no a1_neuron.ipynb or a1_neuron.py"),
     Hostile("binary_file", "input", ALL, build=_file("a1_neuron.py", bytes(range(256)) * 64), reason="binary"),
     Hostile("not_utf8", "input", ALL, build=_file("a1_neuron.py", "# café\ndef relu(z):\n    return 0\n".encode("latin-1")),
             reason="not UTF-8"),
