@@ -49,11 +49,16 @@ class Submission:
         return h.hexdigest()
 
 
+NOT_STUDENTS = ("__MACOSX", "__pycache__")
+"""folders that tools leave in a class folder, never a student's: a zip made on a Mac (unzipped
+with the class), Python's bytecode cache (as hidden folders, ``.ipynb_checkpoints``, are)"""
+
+
 def _student_folders(root: Path, exclude: tuple[Path, ...] = ()) -> list[Path]:
     if (root / "submitted").is_dir():
         root = root / "submitted"
-    return sorted(p for p in root.iterdir()
-                  if p.is_dir() and not p.name.startswith(".") and p.resolve() not in exclude)
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
+                  and p.name not in NOT_STUDENTS and p.resolve() not in exclude)
 
 
 def find_one(folder: Path, assignment_id: str) -> Submission:

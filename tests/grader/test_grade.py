@@ -145,8 +145,11 @@ def test_bad_command_lines_exit_nonzero_with_a_clear_message(tmp_path, args, mes
 
 def test_an_output_folder_inside_the_class_folder_is_no_student(tmp_path, a1_plan):
     """An instructor who writes ``--out`` into the class folder: the next run must not grade it as a
-    student (a row of zeros in the gradebook), however the path to it is spelled."""
+    student (a row of zeros in the gradebook), however the path to it is spelled. Nor are the
+    folders tools leave there (a Mac's zip, Python's cache)."""
     expected = samples.synthetic_class("a1_neuron", tmp_path / "class", 3)
+    for litter in ("__MACOSX/student_00000", "__pycache__", ".ipynb_checkpoints"):
+        (tmp_path / "class" / litter).mkdir(parents=True)
     for out in (str(tmp_path / "class" / "graded"), "class/../class/graded"):  # the second: relative, a detour
         run = grader("grade", "a1_neuron", "class", "--out", out, "--plan", str(a1_plan), "--no-pictures",
                      cwd=tmp_path)
