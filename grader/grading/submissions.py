@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,6 +138,9 @@ def discover(submissions_dir: str | os.PathLike, assignment_id: str, *,
         NotADirectoryError: ``submissions_dir`` is not a folder.
     """
     root = Path(submissions_dir)
+    if root.is_file() and zipfile.is_zipfile(root):  # what an LMS's "download all" gives
+        raise NotADirectoryError(f"{root} is a zip file: unzip it first (unzip '{root}' -d '{root.with_suffix('')}') "
+                                 "and grade that folder")
     if not root.is_dir():
         raise NotADirectoryError(f"submissions folder {root} does not exist or is not a folder")
     skip = tuple(Path(p).resolve() for p in exclude)

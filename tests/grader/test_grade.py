@@ -143,6 +143,17 @@ def test_bad_command_lines_exit_nonzero_with_a_clear_message(tmp_path, args, mes
     assert proc.returncode == 2 and message in proc.stderr
 
 
+def test_a_zip_of_the_class_is_said_to_be_one(tmp_path):
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "submissions.zip", "w") as z:  # an LMS's "download all"
+        z.writestr("ada/a1_neuron.py", "def relu(z):\n    return z\n")
+    proc = grader("grade", "a1_neuron", "submissions.zip", "--out", "graded", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("grader: submissions.zip is a zip file: unzip it first "
+                                   "(unzip 'submissions.zip' -d 'submissions') and grade that folder")
+
+
 def test_an_output_folder_inside_the_class_folder_is_no_student(tmp_path, a1_plan):
     """An instructor who writes ``--out`` into the class folder: the next run must not grade it as a
     student (a row of zeros in the gradebook), however the path to it is spelled. Nor are the
