@@ -208,7 +208,8 @@ MAX_TIMEOUT = 24 * 3600
 
 
 def _seconds(value: str) -> float:
-    return _number(float, value, lambda s: 0 < s <= MAX_TIMEOUT, f"seconds above 0 and at most {MAX_TIMEOUT}, e.g. 2.5")
+    return _number(float, value, lambda s: 0 < s <= MAX_TIMEOUT,
+                   f"seconds above 0 and at most {MAX_TIMEOUT}, e.g. 2.5")
 
 
 def _count(value: str) -> int:
@@ -231,7 +232,8 @@ def main(argv=None) -> int:
         print(extras.advice(what, extra), file=sys.stderr)
         return 2
     for signum in (signal.SIGTERM, signal.SIGHUP):  # a batch system's time limit, a closed terminal
-        signal.signal(signum, _stop)
+        if signal.getsignal(signum) is not signal.SIG_IGN:  # ignored, as `nohup` does: it stays ignored
+            signal.signal(signum, _stop)
     try:
         return args.run(args)
     except (KeyError, OSError) as e:

@@ -256,3 +256,21 @@ def test_a_run_stopped_by_a_signal_cleans_up_and_resumes(tmp_path, a1_plan, sign
     again = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "TMPDIR": str(scratch)})
     assert again.returncode == 0, again.stderr
     assert set(grade_rows(out)) == set(expected)
+
+
+def test_a_run_under_nohup_is_not_stopped_by_a_hangup(tmp_path, a1_plan):
+    """``nohup grader grade …``: SIGHUP ignored when the run starts stays ignored."""
+    expected = samples.synthetic_class("a1_neuron", tmp_path / "class", 60)
+    out = tmp_path / "out"
+    run = subprocess.Popen([sys.executable, "-m", "grader.cli", "grade", "a1_neuron", str(tmp_path / "class"),
+                            "--out", str(out), "--plan", str(a1_plan), "--workers", "2", "--no-pictures"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    deadline = time.monotonic() + 120
+    while not (out / "results").is_dir():  # started
+        assert run.poll() is None and time.monotonic() < deadline, run.communicate()
+        time.sleep(0.02)
+    run.send_signal(signal.SIGHUP)
+    _, stderr = run.communicate(timeout=300)
+    assert run.returncode == 0, stderr
+    assert set(grade_rows(out)) == set(expected)
