@@ -35,7 +35,8 @@ class Submission:
         try:
             found = sorted(self.folder.rglob("*")) if self.folder.is_dir() else []
         except OSError as e:
-            found, _ = [], h.update(f"unreadable folder: {e.errno}".encode())
+            found = []
+            h.update(f"unreadable folder: {e.errno}".encode())
         for p in found:
             try:
                 if p.is_file() and not p.is_symlink():
