@@ -136,7 +136,7 @@ def discover(submissions_dir: str | os.PathLike, assignment_id: str, *,
     grade it as a student, and give the gradebook a row of zeros).
 
     Raises:
-        NotADirectoryError: ``submissions_dir`` is not a folder.
+        NotADirectoryError: ``submissions_dir`` is not a folder, or is one student's.
     """
     root = Path(submissions_dir)
     if root.is_file() and zipfile.is_zipfile(root):  # what an LMS's "download all" gives
@@ -145,4 +145,9 @@ def discover(submissions_dir: str | os.PathLike, assignment_id: str, *,
     if not root.is_dir():
         raise NotADirectoryError(f"submissions folder {root} does not exist or is not a folder")
     skip = tuple(Path(p).resolve() for p in exclude)
-    return [find_one(folder, assignment_id) for folder in _student_folders(root, skip)]
+    folders = _student_folders(root, skip)
+    own = named_like(root, assignment_id) if not folders else []
+    if own:
+        raise NotADirectoryError(f"{root} is one student's folder (it holds {own[0].name}): give the folder that "
+                                 f"holds one folder per student, such as {root.resolve().parent}")
+    return [find_one(folder, assignment_id) for folder in folders]

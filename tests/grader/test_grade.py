@@ -283,3 +283,12 @@ def test_a_submission_named_like_the_assignment_is_graded_and_the_student_told(t
     assert "name it a1_neuron.ipynb next time" in output("capitals")
     assert "several files that could be it (a1_neuron_final.py, a1_neuron_v2.py)" in output("two")
     assert "(found: a1_neuronal_notes.py)" in output("other")
+
+
+def test_one_students_folder_given_as_the_class_is_said_to_be_one(tmp_path):
+    samples.write_py(tmp_path / "class" / "ada", "a1_neuron")
+    proc = grader("grade", "a1_neuron", str(tmp_path / "class" / "ada"), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (f"grader: {tmp_path / 'class' / 'ada'} is one student's folder (it holds "
+                                   f"a1_neuron.py): give the folder that holds one folder per student, such as "
+                                   f"{tmp_path / 'class'}")
