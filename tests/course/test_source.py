@@ -49,11 +49,15 @@ def test_unreadable_files_say_why(tmp_path, content, message):
         source.load_definitions(path)
 
 
-def test_huge_file_is_refused_before_reading(tmp_path):
-    path = tmp_path / "a.py"
+@pytest.mark.parametrize("name, limit, message", [
+    ("a.py", source.MAX_SOURCE_BYTES, "limited to"),
+    ("a.ipynb", source.MAX_NOTEBOOK_BYTES, "clear its outputs"),  # what to do about a notebook's plots
+])
+def test_huge_file_is_refused_before_reading(tmp_path, name, limit, message):
+    path = tmp_path / name
     with open(path, "wb") as f:
-        f.truncate(source.MAX_SOURCE_BYTES + 1)
-    with pytest.raises(source.SubmissionError, match="limited to"):
+        f.truncate(limit + 1)
+    with pytest.raises(source.SubmissionError, match=message):
         source.load_definitions(path)
 
 
@@ -76,12 +80,8 @@ def test_a_notebook_heavy_with_outputs_is_read_and_its_code_kept(tmp_path):
     assert [stmt.name for _, stmt in defs.statements] == ["relu"] and not defs.notes
 
 
-def test_a_notebook_past_its_limits_says_what_to_do(tmp_path):
+def test_a_notebook_of_more_code_than_a_py_file_may_hold_is_refused(tmp_path):
     path = tmp_path / "a.ipynb"
-    with open(path, "wb") as f:
-        f.truncate(source.MAX_NOTEBOOK_BYTES + 1)
-    with pytest.raises(source.SubmissionError, match="clear its outputs"):
-        source.load_definitions(path)
-    _notebook(path, "x = 1\n" * (source.MAX_SOURCE_BYTES // 6 + 1), 0)  # more code than any exercise
+    _notebook(path, "x = 1\n" * (source.MAX_SOURCE_BYTES // 6 + 1), 0)
     with pytest.raises(source.SubmissionError, match="code cells hold"):
         source.load_definitions(path)
