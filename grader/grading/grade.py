@@ -30,6 +30,7 @@ from grader.grading.results import (
     check_hidden_feedback,
     clean_partial_writes,
     csv_row,
+    file_name,
     grader_fault,
     is_current,
     read_json,
@@ -124,7 +125,7 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
         saved: dict[str, dict] = {}
         todo: list[Submission] = []
         for sub in subs:
-            old = read_json(out / "results" / f"{sub.student}.json")
+            old = read_json(out / "results" / file_name(sub.student, ".json"))
             other = assignment_of(old)
             if other not in (None, assignment.id):  # a student's folder may hold every assignment's file
                 raise OtherAssignment(f"{out} holds {other}'s results (results/{readable(sub.student)}.json), which "

@@ -15,7 +15,7 @@ from course.calls import Outcome
 from course.exercises.base import Case, Exercise
 from course.judge import ExerciseResult, judge_all
 from grader.grading.plan import Plan
-from grader.grading.results import StudentResult, atomic_write, csv_row
+from grader.grading.results import StudentResult, atomic_write, csv_row, file_name
 from grader.grading.submissions import Submission
 from grader.reports import feedback
 from grader.sandbox import faults
@@ -49,10 +49,10 @@ class Finished:
     def write(self, out: Path) -> None:
         """Write the files into ``out``, each atomically: the pages first, then
         ``results/<student>.json``, whose presence means "graded" to a resumed run."""
-        atomic_write(out / "feedback" / f"{self.student}.html", self.feedback)
+        atomic_write(out / "feedback" / file_name(self.student, ".html"), self.feedback)
         if self.instructor is not None:
-            atomic_write(out / "instructor" / f"{self.student}.html", self.instructor)
-        atomic_write(out / "results" / f"{self.student}.json", self.results_text)
+            atomic_write(out / "instructor" / file_name(self.student, ".html"), self.instructor)
+        atomic_write(out / "results" / file_name(self.student, ".json"), self.results_text)
         self.written = True
 
     def write_if_possible(self, out: Path) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import fcntl
+import hashlib
 import io
 import json
 import os
@@ -174,6 +175,20 @@ def hidden_details(r: ExerciseResult) -> str:
     return "\n".join(lines)
 
 
+NAME_MAX = 255
+"""the most bytes in a file name (Linux, and most file systems)"""
+
+
+def file_name(student: str, suffix: str) -> str:
+    """The name of a student's file in an output folder: ``<student><suffix>``, or, for a folder
+    name so long that this would pass ``NAME_MAX`` bytes, its first 200 bytes, ``~`` and a hash of
+    the whole (the results JSON and ``grades.csv`` still give the name in full)."""
+    whole = os.fsencode(student)
+    if len(whole) + len(suffix.encode()) <= NAME_MAX:
+        return student + suffix
+    return os.fsdecode(whole[:200]) + "~" + hashlib.sha256(whole).hexdigest()[:16] + suffix
+
+
 def atomic_write(path: Path, data: str | bytes, *, durable: bool = False) -> None:
     """Write a file so that readers (and a resumed run) never see half of it.
 
@@ -182,11 +197,12 @@ def atomic_write(path: Path, data: str | bytes, *, durable: bool = False) -> Non
     cut (``fsync``, about a millisecond a file here); without it, a file torn by an OS crash
     reads as invalid JSON, which a resumed run grades again.
     """
+    prefix = f".{path.name[:64]}."  # short: the name itself may take nearly all of a file name's 255 bytes
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=".tmp")
     except FileNotFoundError:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data.encode() if isinstance(data, str) else data)

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import numpy as np
 
 from course.exercises.base import Assignment
-from grader.grading.results import assignment_of, atomic_write, grader_fault, read_json
+from grader.grading.results import assignment_of, atomic_write, file_name, grader_fault, read_json
 from grader.pictures import data_uri, png
 from grader.pictures.generic import new_figure
 from grader.reports.feedback import text
@@ -159,7 +159,7 @@ def render(saved: list[dict], assignment: Assignment, *, similarity: str | None 
 
 
 def _link(student: str) -> str:
-    return text("feedback/" + quote(student.encode("utf-8", "surrogateescape")) + ".html")
+    return text("feedback/" + quote(file_name(student, ".html").encode("utf-8", "surrogateescape")))
 
 
 def _student(saved: dict) -> str:
@@ -182,7 +182,7 @@ def refresh(out: Path, assignment: Assignment, students: list[str]) -> bool:
     out = Path(out)
     if not (out / "report.html").is_file():
         return False
-    saved = [r for r in (read_json(out / "results" / f"{s}.json") for s in students) if r is not None]
+    saved = [r for r in (read_json(out / "results" / file_name(s, ".json")) for s in students) if r is not None]
     if any(assignment_of(r) != assignment.id for r in saved):  # another assignment's report: not ours to rewrite
         return False
     write(out / "report.html", saved, assignment)

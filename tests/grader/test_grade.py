@@ -292,3 +292,26 @@ def test_one_students_folder_given_as_the_class_is_said_to_be_one(tmp_path):
     assert proc.stderr.strip() == (f"grader: {tmp_path / 'class' / 'ada'} is one student's folder (it holds "
                                    f"a1_neuron.py): give the folder that holds one folder per student, such as "
                                    f"{tmp_path / 'class'}")
+
+
+def test_a_student_folder_name_near_the_file_systems_limit_is_graded_and_linked(tmp_path, a1_plan):
+    """A 245-byte folder name made the temporary file's name too long for the file system, which
+    stopped the whole run; past 250 bytes ``<student>.json`` itself cannot be a file name."""
+    import html
+    import re
+    from urllib.parse import unquote
+
+    names = ["a" * 245, "é" * 127]  # 245 bytes, 254 bytes (two each)
+    for name in names:
+        samples.write_py(tmp_path / "class" / name, "a1_neuron")
+    for _ in range(2):  # the second run finds the first one's results
+        run = grader("grade", "a1_neuron", str(tmp_path / "class"), "--out", str(tmp_path / "out"), "--plan",
+                     str(a1_plan))
+        assert run.returncode == 0, run.stderr
+    assert "graded 0, reused 2" in run.stdout
+    got = rows(tmp_path / "out")
+    assert set(got) == set(names) and {r["score"] for r in got.values()} == {
+        str(exercises.assignment("a1_neuron").max_score)}
+    report = (tmp_path / "out" / "report.html").read_text()
+    links = [unquote(html.unescape(h)) for h in re.findall(r"href='(feedback/[^']+)'", report)]
+    assert len(links) == 2 and all((tmp_path / "out" / link).is_file() for link in links)
