@@ -41,7 +41,8 @@ def _grade(args) -> int:
               f"{summary.keras_cpu_seconds:.1f} s computing the Keras references")
     _report_sandbox()
     if summary.grader_faults:
-        names = ", ".join(summary.grader_faults[:10]) + (" ..." if len(summary.grader_faults) > 10 else "")
+        names = ", ".join(map(report.printable, summary.grader_faults[:10])) + (
+            " ..." if len(summary.grader_faults) > 10 else "")
         print(f"grader: GRADER FAULT: {len(summary.grader_faults)} submission(s) could not be graded because of the "
               f"grader's installation or the class folder's permissions, not the students' work: {names}. They "
               f"have no score in grades.csv; their results/<student>.json say why (grader_fault). Fix it, then run "
@@ -121,10 +122,11 @@ def _gradescope(args) -> int:
 
 def _similarity(args) -> int:
     from grader import similarity
+    from grader.reports import report
 
     done = similarity.run(args.assignment, args.submissions, args.out, pages=args.pages, common=args.common)
     for a, b, score in done.pairs[:10]:
-        print(f"{score:6.2f}  {a} — {b}")
+        print(f"{score:6.2f}  {report.printable(a)} — {report.printable(b)}")
     linked = "; the class report links them" if done.linked else ""
     print(f"compared {done.compared} of {done.students} submissions in {done.seconds:.1f} s; wrote "
           f"{args.out}/similarity.csv and {len(done.pairs)} pair pages in {args.out}/similarity/{linked}")

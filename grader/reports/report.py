@@ -4,7 +4,14 @@ from __future__ import annotations
 from course import exercises
 
 
+def printable(text: str) -> str:
+    """``text`` for a terminal: a control character (a student folder's name may hold an escape
+    sequence that recolours or retitles the terminal, or a bell) is shown as its escape, ``\\x1b``."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def table(headers: list[str], rows: list[list[str]]) -> str:
+    rows = [[printable(str(cell)) for cell in row] for row in rows]
     widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
     line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths))  # noqa: E731
     return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])

@@ -315,3 +315,16 @@ def test_a_student_folder_name_near_the_file_systems_limit_is_graded_and_linked(
     report = (tmp_path / "out" / "report.html").read_text()
     links = [unquote(html.unescape(h)) for h in re.findall(r"href='(feedback/[^']+)'", report)]
     assert len(links) == 2 and all((tmp_path / "out" / link).is_file() for link in links)
+
+
+def test_a_folder_name_with_terminal_escapes_reaches_the_terminal_escaped(tmp_path, a1_plan):
+    """``grader grade`` prints students' names: one holding an escape sequence or a bell is shown,
+    not obeyed (the files and grades.csv keep the name as it is)."""
+    name = "eve\x1b]0;pwned\x07\x1b[2J"
+    samples.write_py(tmp_path / "class" / name, "a1_neuron")
+    run = grader("grade", "a1_neuron", str(tmp_path / "class"), "--out", str(tmp_path / "out"), "--plan",
+                 str(a1_plan), "--no-pictures")
+    assert run.returncode == 0, run.stderr
+    assert "\x1b" not in run.stdout + run.stderr and "\x07" not in run.stdout + run.stderr
+    assert "eve\\x1b]0;pwned\\x07\\x1b[2J" in run.stdout
+    assert set(rows(tmp_path / "out")) == {name}
