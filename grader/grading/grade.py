@@ -139,8 +139,8 @@ def grade(assignment_id: str, submissions_dir, out, *, workers: int | None = Non
         drawn: dict[str, str | None] = {}
         """the class report's histogram, if a grading worker drew it"""
         if todo:
-            workers = max(1, workers or cores())
-            summary.workers = 0 if scheduler else min(workers, len(todo))  # as grade_local starts them
+            workers = max(1, min(workers or cores(), len(todo)))  # as grade_local starts them: not more than work
+            summary.workers = 0 if scheduler else workers
             show = sys.stderr.isatty() if progress is None else progress
             bar = tqdm(total=len(todo), unit="sub", disable=not show, desc=assignment_id, smoothing=0.1)
 
