@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import signal
 import threading
-import time
 from contextlib import contextmanager
 
 from course import exercises
@@ -76,22 +75,23 @@ def _time_limit(seconds: float):
     """Raise ``TimeLimit`` in this thread after ``seconds`` (and again every tenth of a second, until
     it leaves the function); yields a function that says whether it did. Only in the main thread
     of a platform with ``setitimer``; elsewhere nothing is stopped."""
-    fired, armed = [], [True]
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
         yield lambda: False
         return
+    fired, armed = False, True
 
     def stop(signum, frame):
-        if armed:
-            fired.append(time.monotonic())
+        nonlocal fired
+        if armed:  # not once the check is leaving: the timer may fire before it is cancelled
+            fired = True
             raise TimeLimit(f"stopped after {seconds:g} s")
 
     previous = signal.signal(signal.SIGALRM, stop)
     signal.setitimer(signal.ITIMER_REAL, seconds, 0.1)
     try:
-        yield lambda: bool(fired)
+        yield lambda: fired
     finally:
-        armed.clear()
+        armed = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
 
