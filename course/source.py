@@ -39,12 +39,16 @@ class Definitions:
     """Human-readable problems found while reading (syntax errors, bad cells)."""
 
 
+def is_notebook(path: Path) -> bool:
+    """Whether a submission file is a notebook (``.ipynb``, in any case: ``A1_Neuron.IPYNB`` too)."""
+    return path.suffix.lower() == ".ipynb"
+
+
 def read_text(path: Path, *, max_bytes: int = MAX_SOURCE_BYTES) -> str:
     """Read a submission file as UTF-8 text, refusing huge or binary files with a clear reason."""
     size = path.stat().st_size
     if size > max_bytes:
-        advice = ": clear its outputs (Kernel > Restart & Clear Output) and save it again" \
-            if path.suffix.lower() == ".ipynb" else ""
+        advice = ": clear its outputs (Kernel > Restart & Clear Output) and save it again" if is_notebook(path) else ""
         raise SubmissionError(f"{path.name} is {size:,} bytes; submissions are limited to {max_bytes:,}{advice}")
     with open(path, "rb") as f:
         raw = f.read(max_bytes + 1)
@@ -122,7 +126,7 @@ def code_cells(path: str | Path) -> list[str]:
         SubmissionError: unreadable, binary, not UTF-8, too large, or not a notebook.
     """
     path = Path(path)
-    if path.suffix.lower() != ".ipynb":
+    if not is_notebook(path):
         return [strip_magics(read_text(path))]
     cells = notebook_cells(read_text(path, max_bytes=MAX_NOTEBOOK_BYTES), path.name)
     size = sum(len(cell) for cell in cells)
@@ -140,7 +144,7 @@ def load_definitions(path: str | Path) -> Definitions:
     """
     path = Path(path)
     cells = code_cells(path)
-    if path.suffix.lower() != ".ipynb":
+    if not is_notebook(path):
         return definitions(cells[0])
     result = Definitions()
     for i, cell in enumerate(cells, start=1):
