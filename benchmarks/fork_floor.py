@@ -37,7 +37,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from course import codec, source  # noqa: E402
 from grader.authoring import samples  # noqa: E402
 from grader.grading.plan_file import read_plan  # noqa: E402
 from grader.reports import report  # noqa: E402
@@ -50,14 +49,8 @@ A1 = "a1_neuron"
 
 def child_work(path: str, functions: list[dict]) -> list[bytes]:
     """What ``runner.child_main`` does for one submission, without the jail and the pipes."""
-    defs = runner.read(path)
-    machinery = runner._snapshot()
-    namespace, notes = source.execute(defs) if not isinstance(defs, str) else ({}, [defs])
-    runner._restore(machinery)
-    frames = [codec.encode({"notes": notes, "fatal": None})]
-    for spec in functions:
-        frames.append(codec.encode_parts(runner.grade_function(namespace, spec, spec.get("inject") or {})))
-        runner._restore(machinery)
+    frames: list[bytes] = []
+    runner.grade_here(path, functions, frames.append)
     return frames
 
 

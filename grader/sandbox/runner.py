@@ -334,17 +334,30 @@ def rehearse(functions: list[dict], folder: str, rounds: int = 12) -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         for _ in range(rounds):
-            defs = read(path)
-            machinery = _snapshot()
-            namespace, notes = source.execute(defs)
-            _restore(machinery)
-            write_fd(devnull, codec.encode({"notes": notes, "fatal": None}))
-            for spec in specs:
-                write_fd(devnull, codec.encode_parts(grade_function(namespace, spec, {})))
-                _restore(machinery)
+            grade_here(path, specs, lambda frame: write_fd(devnull, frame))
     finally:
         os.close(devnull)
         os.unlink(path)
+
+
+def grade_here(path: str, specs: list[dict], emit) -> None:
+    """Grade the submission at ``path`` in this process, as a child does (``child_main``) but with
+    no jail and no go-aheads: ``emit`` gets each frame a child would write, the load's and then
+    one per function of ``specs`` (graded with the callees in its ``inject``, if any). For the
+    server's rehearsal, and for ``benchmarks/fork_floor.py``."""
+    defs = read(path)
+    if isinstance(defs, str):
+        emit(codec.encode({"notes": [], "fatal": defs}))
+        for _ in specs:
+            emit(codec.encode({"missing": None, "outcomes": []}))
+        return
+    machinery = _snapshot()
+    namespace, notes = source.execute(defs)
+    _restore(machinery)
+    emit(codec.encode({"notes": notes, "fatal": None}))
+    for spec in specs:
+        emit(codec.encode_parts(grade_function(namespace, spec, spec.get("inject") or {})))
+        _restore(machinery)
 
 
 def _first_cases(cases: list[dict], limit: int) -> list[dict]:
