@@ -21,7 +21,7 @@ from pathlib import Path
 from course import exercises
 from grader.grading import grade as grading
 from grader.grading.grade import grade
-from grader.grading.results import atomic_write, grader_fault
+from grader.grading.results import atomic_write, file_name, grader_fault
 
 
 def student_name(root: Path) -> str:
@@ -70,7 +70,7 @@ def run(assignment_id: str, root: Path, *, seed: int = 0, hidden_feedback: str =
         out = Path(tmp, "out")
         summary = grade(assignment_id, Path(tmp, "class"), out, workers=1, seed=seed, progress=False,
                         hidden_feedback=hidden_feedback)
-        results = json.loads((out / "results" / f"{student}.json").read_text())
+        results = json.loads((out / "results" / file_name(student, ".json")).read_text())
     print(f"score {results['score']:g} / {exercises.assignment(assignment_id).max_score:g} "
           f"in {summary.seconds:.1f} s", flush=True)
     return results
